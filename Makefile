@@ -1,0 +1,37 @@
+# vmlab — top level. See README.md.
+#
+#   make grade    build and grade every lab's reference solution (scoreboard)
+#   make check    every test: host, grader, labs in sync, validity of all labs
+#   make labs     regenerate labs/ from solutions/
+#   make qemu     boot the reference kernel on this terminal
+#   make test     host unit tests of the reference (cmocka, ASan+UBSan)
+#   make bench    benchmarks: boot time, grade time, -j speed-up, determinism
+#   make doctor   what is installed, what is missing, how to fix it
+
+PYTHON ?= python3
+J ?= 2
+
+.PHONY: deps grade check labs qemu test bench doctor
+deps:
+	@bash scripts/deps.sh
+
+grade: deps
+	@$(PYTHON) grader/grade --tree solutions --all -j $(J)
+
+check: deps
+	@bash scripts/check.sh
+
+labs: deps
+	@$(PYTHON) grader/genlabs -q
+
+qemu: deps
+	@$(MAKE) --no-print-directory -C solutions qemu
+
+test: deps
+	@$(MAKE) --no-print-directory -C solutions test
+
+bench: deps
+	@bash scripts/bench.sh
+
+doctor:
+	@bash scripts/doctor.sh

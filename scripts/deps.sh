@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# deps.sh — make sure the Debian packages vmlab needs are installed.
+#
+# As root it installs whatever is missing with apt-get. As any other user it
+# prints the one apt command that would do it and exits 1. With --check it only
+# reports (exit 1 when something is missing). Nothing is ever downloaded from
+# anywhere but the distribution's archive.
+set -eu
+
+# package:probe — the probe is a command (or a file, when it starts with /)
+# whose presence shows that the package is installed.
+PKGS="
+qemu-system-x86:qemu-system-x86_64
+gdb:gdb
+gcc:gcc
+make:make
+binutils:ld
+unifdef:unifdef
+libcmocka-dev:/usr/include/cmocka.h
+python3:python3
+"
+
+missing=""
+for entry in $PKGS; do
+	pkg=${entry%%:*}
+	probe=${entry#*:}
+	case $probe in
+	/*) [ -e "$probe" ] && continue ;;
+	*) command -v "$probe" >/dev/null 2>&1 && continue ;;
+	esac
+	missing="$missing $pkg"
+done
+
+[ -z "$missing" ] && exit 0
+
+if [ "${1:-}" = "--check" ]; then
+	echo "deps: missing:$missing" >&2
+	exit 1
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing:$missing" >&2
+	echo "deps: run: sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+
+echo "deps: installing:$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# The package lists may be absent or stale on a fresh machine; update once.
+apt-get update -qq >/dev/null || { echo "deps: apt-get update failed" >&2; exit 1; }
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
+	{ echo "deps: apt-get install$missing failed" >&2; exit 1; }
