@@ -15,4 +15,7 @@ void pvh_init(uint64_t start_info_pa);
 /* Map all RAM at KPM_BASE (the direct map) in the boot page tables. */
 void kpm_init(void);
 
+/* Map the 2 MiB around device memory at pa into the direct map, uncached. */
+void *kpm_map_mmio(uint64_t pa);
+
 #endif /* BOOT_H */

@@ -3,8 +3,8 @@
  *
  * A test is a function registered with KTEST(suite, name). The macro puts a
  * struct ktest into the linker section .ktests; the harness (test/ktest.c)
- * walks that section, groups tests by suite in the order they were linked,
- * and runs those that the command line selects:
+ * orders the tests by source file and line, groups them by suite, and runs
+ * those that the command line selects:
  *
  *	ktest=GLOB[,GLOB...]	run tests whose "suite.name" matches a glob
  *	kresume=SUITE.NAME	skip selected tests up to and including this one
@@ -47,6 +47,8 @@ struct ktest {
 	void (*fn)(void);
 	unsigned flags;
 	unsigned timeout_s; /* virtual seconds; 0 means the default */
+	const char *file;   /* tests run in (file, line) order */
+	int line;
 };
 
 #define KTEST_REGISTER(suite_, name_, flags_, timeout_)                      \
@@ -58,6 +60,8 @@ struct ktest {
 		.fn = ktest_##suite_##_##name_,                              \
 		.flags = (flags_),                                           \
 		.timeout_s = (timeout_),                                     \
+		.file = __FILE__,                                            \
+		.line = __LINE__,                                            \
 	};                                                                   \
 	static void ktest_##suite_##_##name_(void)
 

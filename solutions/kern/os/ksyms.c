@@ -13,10 +13,17 @@
  *	      [ return address ]
  *
  * boot.S starts the chain with %rbp = 0.
+ *
+ * A trap breaks the chain: cmntrap pushes a struct regs, not a frame, and
+ * calls trap() with %rsp pointing at it. So when a return address is
+ * trap_return (the instruction after that call), the struct regs starts
+ * just above trap()'s frame, and the walk goes on from the interrupted
+ * rip and rbp. That is how a backtrace shows the function that faulted.
  */
 #include <kernel.h>
 #include <ksyms.h>
 #include <kstring.h>
+#include <trap.h>
 
 #define BACKTRACE_MAX 32
 #define STACK_SPAN (64 * 1024) /* no kernel stack is larger than this */
@@ -57,21 +64,35 @@ uintptr_t ksym_addr(const char *name)
 	return 0;
 }
 
+static bool frame_ok(uintptr_t fp, uintptr_t first)
+{
+	return fp != 0 && (fp & 7) == 0 && fp >= KPM_BASE &&
+	       fp - first < STACK_SPAN;
+}
+
 int backtrace_from(uintptr_t fp, uintptr_t *pcs, int max)
 {
-	uintptr_t first = fp;
+	uintptr_t first = fp, trap_ret = ksym_addr("trap_return");
 	int n = 0;
 
-	while (n < max && fp != 0 && (fp & 7) == 0 && fp >= KPM_BASE &&
-	       fp - first < STACK_SPAN) {
+	while (n < max && frame_ok(fp, first)) {
 		const uintptr_t *frame = (const uintptr_t *)fp;
+		uintptr_t next = frame[0];
 
 		if (!in_text(frame[1]))
 			break;
 		pcs[n++] = frame[1];
-		if (frame[0] <= fp) /* frames must move up the stack */
+		if (frame[1] == trap_ret && trap_ret != 0 && n < max) {
+			const struct regs *rp = (const void *)(fp + 16);
+
+			if (!in_text(rp->r_rip))
+				break;
+			pcs[n++] = rp->r_rip + 1; /* printed as a return address */
+			next = rp->r_rbp;
+		}
+		if (next <= fp) /* frames must move up the stack */
 			break;
-		fp = frame[0];
+		fp = next;
 	}
 	return n;
 }

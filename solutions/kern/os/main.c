@@ -7,9 +7,11 @@
 #include <cpu.h>
 #include <kernel.h>
 #include <ktest.h>
+#include <lapic.h>
 #include <memmap.h>
 #include <kstring.h>
 #include <platform.h>
+#include <trap.h>
 
 #define KTEST_GLOBS_MAX 1024
 
@@ -33,10 +35,12 @@ void kmain(uint64_t start_info_pa)
 {
 	serial_init();
 	cpu_init();
+	idt_init();
 	pvh_init(start_info_pa);
 	kprintf("vmlab: lab %d, cmdline \"%s\"\n", LAB, boot_cmdline());
 	memmap_print();
 	kpm_init();
+	lapic_init();
 	run_tests(boot_cmdline());
 	platform_exit(EXIT_DONE);
 }

@@ -2,8 +2,10 @@
  * ktest.c — the in-kernel test harness: selection, running, KTAP output.
  *
  * 1. Registration. KTEST() places a struct ktest in .ktests; the linker
- *    script brackets the section with __ktests_start/__ktests_end, so the
- *    tests form an array in link order (file by file, then in source order).
+ *    script brackets the section with __ktests_start/__ktests_end. Compilers
+ *    are free to emit a file's objects in any order, so the harness sorts
+ *    the tests by (file, line): the order is the same under gcc and clang,
+ *    and kresume= means the same thing in every build.
  *
  * 2. Selection. A test runs when "suite.name" matches one of the globs in
  *    ktest=. A KTEST_EXPLICIT test (one that ends the run on purpose) runs
@@ -53,9 +55,34 @@ static struct {
 	int n;
 } sel;
 
-static size_t ktests_count(void)
+#define KTESTS_MAX 1024
+
+/* The registered tests, sorted by (file, line). */
+static const struct ktest *tests[KTESTS_MAX];
+static size_t ntests;
+
+static bool test_before(const struct ktest *a, const struct ktest *b)
 {
-	return (size_t)(__ktests_end - __ktests_start);
+	int c = strcmp(a->file, b->file);
+
+	return c < 0 || (c == 0 && a->line < b->line);
+}
+
+/* Fill tests[] in (file, line) order: an insertion sort of the section. */
+static void sort_tests(void)
+{
+	size_t n = (size_t)(__ktests_end - __ktests_start);
+
+	if (n > KTESTS_MAX)
+		panic("sort_tests: %zu tests, room for %d", n, KTESTS_MAX);
+	for (ntests = 0; ntests < n; ntests++) {
+		const struct ktest *t = &__ktests_start[ntests];
+		size_t j = ntests;
+
+		for (; j > 0 && test_before(t, tests[j - 1]); j--)
+			tests[j] = tests[j - 1];
+		tests[j] = t;
+	}
 }
 
 static void full_name(const struct ktest *t, char *buf, size_t len)
@@ -108,8 +135,8 @@ static int plan(bool *run, const char *resume_after)
 	int n = 0;
 	char name[128];
 
-	for (size_t i = 0; i < ktests_count(); i++) {
-		const struct ktest *t = &__ktests_start[i];
+	for (size_t i = 0; i < ntests; i++) {
+		const struct ktest *t = tests[i];
 
 		run[i] = false;
 		if (!selected(t))
@@ -129,8 +156,8 @@ static int plan(bool *run, const char *resume_after)
 static bool first_of_suite(const bool *run, size_t i)
 {
 	for (size_t j = 0; j < i; j++)
-		if (run[j] && strcmp(__ktests_start[j].suite,
-				     __ktests_start[i].suite) == 0)
+		if (run[j] && strcmp(tests[j]->suite,
+				     tests[i]->suite) == 0)
 			return false;
 	return true;
 }
@@ -139,7 +166,7 @@ static int suite_count(const bool *run)
 {
 	int n = 0;
 
-	for (size_t i = 0; i < ktests_count(); i++)
+	for (size_t i = 0; i < ntests; i++)
 		if (run[i] && first_of_suite(run, i))
 			n++;
 	return n;
@@ -177,18 +204,18 @@ struct totals {
 static bool run_suite(const bool *run, size_t first, int num,
 		      struct totals *tot)
 {
-	const char *suite = __ktests_start[first].suite;
+	const char *suite = tests[first]->suite;
 	int planned = 0, k = 0, fails = 0;
 
-	for (size_t i = first; i < ktests_count(); i++)
-		if (run[i] && strcmp(__ktests_start[i].suite, suite) == 0)
+	for (size_t i = first; i < ntests; i++)
+		if (run[i] && strcmp(tests[i]->suite, suite) == 0)
 			planned++;
 	kprintf(INDENT "KTAP version 1\n" INDENT "# Subtest: %s\n" INDENT
 		       "1..%d\n", suite, planned);
-	for (size_t i = first; i < ktests_count(); i++) {
-		if (!run[i] || strcmp(__ktests_start[i].suite, suite) != 0)
+	for (size_t i = first; i < ntests; i++) {
+		if (!run[i] || strcmp(tests[i]->suite, suite) != 0)
 			continue;
-		switch (run_one(&__ktests_start[i], ++k)) {
+		switch (run_one(tests[i], ++k)) {
 		case 1:
 			tot->pass++;
 			break;
@@ -218,13 +245,11 @@ static void read_seed(void)
 
 int ktest_run_all(const char *globs, const char *resume_after)
 {
-	static bool run[1024];
+	static bool run[KTESTS_MAX];
 	struct totals tot = { 0, 0, 0 };
 	int n, num = 0;
 
-	if (ktests_count() > ARRAY_SIZE(run))
-		panic("ktest_run_all: %zu tests, room for %zu", ktests_count(),
-		      ARRAY_SIZE(run));
+	sort_tests();
 	read_seed();
 	parse_globs(globs);
 	n = plan(run, resume_after);
@@ -235,7 +260,7 @@ int ktest_run_all(const char *globs, const char *resume_after)
 		return 1;
 	}
 	kprintf("# seed %#lx\n1..%d\n", seed, suite_count(run));
-	for (size_t i = 0; i < ktests_count(); i++)
+	for (size_t i = 0; i < ntests; i++)
 		if (run[i] && first_of_suite(run, i))
 			run_suite(run, i, ++num, &tot);
 	kprintf("# Totals: pass:%d fail:%d skip:%d total:%d\n", tot.pass,

@@ -24,6 +24,8 @@
 
 struct tss64 boot_tss;
 static char boot_rsp0_stack[KSTACK_SIZE] __attribute__((aligned(16)));
+/* The IST stacks: #DF, NMI and #MC (trap.h's IST_* are 1-based). */
+static char boot_ist_stack[3][4096] __attribute__((aligned(16)));
 
 static uint64_t gdt[8] __attribute__((aligned(16)));
 
@@ -79,6 +81,8 @@ void cpu_init(void)
 {
 	memset(&boot_tss, 0, sizeof(boot_tss));
 	boot_tss.rsp[0] = (uint64_t)(boot_rsp0_stack + sizeof(boot_rsp0_stack));
+	for (size_t i = 0; i < ARRAY_SIZE(boot_ist_stack); i++)
+		boot_tss.ist[i] = (uint64_t)(boot_ist_stack[i] + 4096);
 	boot_tss.iomap_base = sizeof(boot_tss); /* no I/O bitmap */
 	gdt_build();
 	gdt_load();

@@ -13,6 +13,8 @@
 
 #define PTE_P 0x1UL
 #define PTE_W 0x2UL
+#define PTE_PWT 0x8UL
+#define PTE_PCD 0x10UL
 #define PTE_PS 0x80UL
 #define PTE_NX (1UL << 63)
 #define PTE_ADDR 0x000ffffffffff000UL
@@ -38,13 +40,13 @@ static uint64_t *kpm_table(uint64_t *entry)
 	return t;
 }
 
-static void kpm_map_large(uint64_t pa)
+static void kpm_map_large(uint64_t pa, uint64_t attr)
 {
 	uint64_t va = KPM_BASE + pa;
 	uint64_t *pdpt = kpm_table(&boot_pml4[(va >> 39) & 511]);
 	uint64_t *pd = kpm_table(&pdpt[(va >> 30) & 511]);
 
-	pd[(va >> 21) & 511] = pa | PTE_P | PTE_W | PTE_PS | PTE_NX;
+	pd[(va >> 21) & 511] = pa | PTE_P | PTE_W | PTE_PS | PTE_NX | attr;
 }
 
 void kpm_init(void)
@@ -57,7 +59,16 @@ void kpm_init(void)
 			continue;
 		end = ROUNDUP(m->base + m->len, LARGE);
 		for (pa = ROUNDDOWN(m->base, LARGE); pa < end; pa += LARGE)
-			kpm_map_large(pa);
+			kpm_map_large(pa, 0);
 	}
 	write_cr3(read_cr3());
+}
+
+void *kpm_map_mmio(uint64_t pa)
+{
+	uint64_t base = ROUNDDOWN(pa, LARGE);
+
+	kpm_map_large(base, PTE_PCD | PTE_PWT);
+	__asm__ volatile("invlpg (%0)" : : "r"(KPM_BASE + base) : "memory");
+	return kpm_va(pa);
 }
