@@ -103,8 +103,8 @@ __attribute__((noreturn)) void ktest_skip(const char *reason);
 
 #define KT_CMP_(what, a, op, b, fatal)                                        \
 	do {                                                                  \
-		__typeof__(a) ka_ = (a);                                      \
-		__typeof__(b) kb_ = (b);                                      \
+		__typeof__((a) + 0) ka_ = (a);                                      \
+		__typeof__((b) + 0) kb_ = (b);                                      \
 		if (!(ka_ op kb_)) {                                          \
 			ktest_fail_cmp(__FILE__, __LINE__, what, #a, #op, #b, \
 				       (uint64_t)(uintptr_t)ka_,              \
