@@ -42,6 +42,7 @@ class Lab:
     smp: int
     mem: str
     student_files: tuple[str, ...]
+    host_tests: tuple[str, ...] = ()   # cmocka programs that test this lab
 
     @property
     def dirname(self) -> str:
@@ -121,7 +122,8 @@ class Spec:
 def _lab_to_json(lab: Lab) -> dict[str, Any]:
     return {"lab": lab.lab, "name": lab.name, "title": lab.title,
             "smp": lab.smp, "mem": lab.mem,
-            "student_files": list(lab.student_files)}
+            "student_files": list(lab.student_files),
+            "host_tests": list(lab.host_tests)}
 
 
 def _test_to_json(t: TestSpec) -> dict[str, Any]:
@@ -234,8 +236,12 @@ def _parse_lab(where: str, raw: Any) -> Lab:
     files = _get(where, raw, "student_files", list)
     for f in files:
         _check_relpath(where, f)
+    host = _get(where, raw, "host_tests", list, [])
+    for h in host:
+        if not isinstance(h, str) or not re.fullmatch(r"test_[a-z0-9_]+", h):
+            raise SpecError(f"{where}: host test {h!r} must be named test_*")
     return Lab(n, name, _get(where, raw, "title", str, name), smp, mem,
-               tuple(files))
+               tuple(files), tuple(host))
 
 
 def _parse_file_rule(where: str, fpath: str, raw: Any) -> FileRule:

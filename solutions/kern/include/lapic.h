@@ -15,7 +15,10 @@ void lapic_timer_start(unsigned hz);
 void lapic_timer_stop(void);
 /* Count one timer interrupt (trap() calls this). */
 void lapic_tick(void);
-/* Signal end of interrupt; without it the APIC delivers nothing more. */
+/*
+ * Signal end of interrupt. Until then the APIC holds back every interrupt
+ * of the same or a lower priority class, which for the timer is all of them.
+ */
 void lapic_eoi(void);
 /* Timer interrupts counted since boot. */
 uint64_t lapic_ticks(void);

@@ -116,14 +116,17 @@ void pf_decode(uint64_t addr, uint64_t err, struct pf_info *pf);
 void trap(struct regs *rp);
 
 /*
- * Handle a decoded page fault. Until address spaces exist (lab 5) the only
- * faults the kernel can take are the expected ones inside on_trap(); it
- * returns false for any other, and trap() then panics.
+ * Resolve a page fault at addr, as illumos's pagefault(): 0 if the fault
+ * was handled and the access can be retried, -1 if not. Until address
+ * spaces exist (lab 5) no fault can be handled: the expected ones were
+ * taken by on_trap() first, and trap() panics on any other.
  */
-bool pagefault(const struct pf_info *pf, struct regs *rp);
+int pagefault(uint64_t addr, enum fault_type type, enum seg_rw rw,
+	      bool iskernel);
 
 /*
- * Protected regions, after illumos's on_trap(9F). A caller arms one:
+ * Protected regions, after illumos's on_trap() (<sys/ontrap.h>). A caller
+ * arms one:
  *
  *	on_trap_data_t otd;
  *	if (on_trap(&otd, OT_DATA_ACCESS)) {
@@ -157,6 +160,8 @@ int on_trap_arm(on_trap_data_t *otp, unsigned prot);
 #define on_trap(otp, prot) \
 	(on_trap_arm((otp), (prot)), setjmp(&(otp)->ot_jmpbuf))
 void no_trap(void);
+/* Where trap() sends iretq after catching a trap: longjmps to on_trap(). */
+void on_trap_trampoline(void);
 
 /* The protected region now armed, or NULL. */
 extern on_trap_data_t *curthread_onfault;

@@ -112,7 +112,7 @@ static bool trap_exception(struct regs *rp, uint64_t cr2)
 		if (on_trap_catch(rp, OT_DATA_ACCESS, cr2))
 			return true;
 		pf_decode(cr2, rp->r_err, &pf);
-		return pagefault(&pf, rp);
+		return pagefault(pf.addr, pf.type, pf.rw, !pf.user) == 0;
 	case T_GPFLT:
 		return on_trap_catch(rp, OT_DATA_ACCESS, 0);
 	case T_ZERODIV:
@@ -175,6 +175,11 @@ int on_trap_arm(on_trap_data_t *otp, unsigned prot)
 void no_trap(void)
 {
 	panic("no_trap: lab 1");
+}
+
+void on_trap_trampoline(void)
+{
+	panic("on_trap_trampoline: lab 1");
 }
 
 void trap(struct regs *rp)

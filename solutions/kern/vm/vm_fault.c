@@ -8,8 +8,9 @@
 #include <kernel.h>
 #include <trap.h>
 
-bool pagefault(const struct pf_info *pf, struct regs *rp)
+int pagefault(uint64_t addr, enum fault_type type, enum seg_rw rw,
+	      bool iskernel)
 {
-	(void)pf, (void)rp;
-	return false;
+	(void)addr, (void)type, (void)rw, (void)iskernel;
+	return -1;
 }

@@ -25,6 +25,7 @@
 #ifndef KERNEL_NAMES_H
 #define KERNEL_NAMES_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,11 @@ static inline size_t libc_strlen(const char *s)
 	return strlen(s);
 }
 
+/* The kernel's setjmp/longjmp work on a label_t, not a jmp_buf. */
+#undef setjmp
+#undef longjmp
+#define setjmp kern_setjmp
+#define longjmp kern_longjmp
 #define memcpy kern_memcpy
 #define memmove kern_memmove
 #define memset kern_memset

@@ -62,6 +62,8 @@ trap_return:
 	 * Lab 1: save every general-purpose register so that %rsp points at
 	 * a complete struct regs, call trap() with it, then restore them all,
 	 * drop the vector number and error code, and return with iretq.
+	 * Put a global label trap_return right after the call to trap():
+	 * backtraces look for it to walk through trap frames.
 	 */
 	movq %rsp, %rdi
 	call cmntrap_stub

@@ -88,10 +88,11 @@ static void lapic_calibrate(void)
 }
 
 /*
- * The legacy 8259 PICs come out of reset delivering IRQ 0-7 on vectors
- * 8-15, on top of the CPU's exceptions (a BIOS would have moved them; PVH
- * boot has no BIOS). Move them to 0x20-0x2f and mask every line: the local
- * APIC delivers everything this kernel uses.
+ * The firmware QEMU runs before a PVH entry leaves the legacy 8259 PICs
+ * in their real-mode layout: IRQ 0-7 on vectors 8-15, on top of the CPU's
+ * exceptions (the PIT's IRQ 0 would look like a #DF). Move them to
+ * 0x20-0x2f and mask every line: the local APIC delivers everything this
+ * kernel uses.
  */
 static void pic_disable(void)
 {
