@@ -1,0 +1,123 @@
+"""Shared helpers for the grader's tests: tiny kernels, fake trees, boots."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import unittest
+from pathlib import Path
+from typing import Any
+
+from vmgrade.qemu import Boot, Machine
+from vmgrade.spec import QemuConfig
+
+HERE = Path(__file__).resolve().parent
+KERNELS = HERE / "kernels"
+LOGS = HERE / "logs"
+GRADER = HERE.parent
+
+HAVE_QEMU = all(shutil.which(t) for t in ("qemu-system-x86_64", "as", "ld"))
+needs_qemu = unittest.skipUnless(
+    HAVE_QEMU, "needs qemu-system-x86_64 and binutils (scripts/deps.sh)")
+needs_make = unittest.skipUnless(
+    HAVE_QEMU and shutil.which("make"), "needs make, QEMU and binutils")
+
+
+def log_text(name: str) -> str:
+    """A recorded serial log, decoded the way the grader decodes one."""
+    return (LOGS / name).read_bytes().decode("utf-8", "replace")
+
+
+def assemble(name: str, outdir: Path, **defsyms: int) -> Path:
+    """Build grader/tests/kernels/NAME.S into outdir/NAME.elf."""
+    obj = outdir / f"{name}.o"
+    elf = outdir / f"{name}.elf"
+    syms = [a for k, v in defsyms.items() for a in ("--defsym", f"{k}={v}")]
+    subprocess.run(["as", "--32", "-I", str(KERNELS), *syms, "-o", str(obj),
+                    str(KERNELS / f"{name}.S")], check=True)
+    subprocess.run(["ld", "-m", "elf_i386", "-T", str(KERNELS / "kernel.ld"),
+                    "-o", str(elf), str(obj)], check=True)
+    return elf
+
+
+def machine(**qemu: Any) -> Machine:
+    """A small machine; qemu overrides QemuConfig fields."""
+    cfg = dict(wall_backstop_s=30, output_cap_bytes=1 << 20)
+    cfg.update(qemu)
+    return Machine(QemuConfig(**cfg), "64M", 1)
+
+
+def fake_boot(log: str, outcome: str = "finished", cmdline: str = "") -> Boot:
+    """A Boot as if QEMU had printed log and ended with outcome."""
+    status = {"finished": 33, "panic": 35}.get(outcome)
+    return Boot(cmdline, outcome, status, log, "", 100.0, 10.0)
+
+
+FAKE_MAKEFILE = """\
+# Builds the fake kernel of grader/tests/kernels/fake.S as OUTDIR/kernel.elf.
+# The guard checks what the grader passes: LAB/SOL to solutions/ only.
+K := {kernels}
+kernel:
+\t@{guard}
+\tas --32 -I $(K) -o $(O)/fake.o $(K)/fake.S
+\tld -m elf_i386 -T $(K)/kernel.ld -o $(O)/kernel.elf $(O)/fake.o
+"""
+LAB_TREE_GUARD = ('test -z "$(LAB)$(SOL)" || '
+                  '{ echo "LAB/SOL given to a lab tree" >&2; exit 1; }')
+SOLUTIONS_GUARD = ('test -n "$(LAB)" -a -n "$(SOL)" || '
+                   '{ echo "LAB/SOL missing" >&2; exit 1; }')
+
+BROKEN_MAKEFILE = """\
+kernel:
+\t@echo 'kern/mm/buddy.c:12:5: error: expected ; before }}' >&2
+\t@exit 2
+"""
+
+FAKE_TESTS: list[dict[str, Any]] = [
+    {"name": "demo.first", "lab": 0, "points": 1},
+    {"name": "demo.failing", "lab": 1, "points": 2},
+    {"name": "demo.crash", "lab": 1, "points": 3},
+    {"name": "demo.after", "lab": 1, "points": 4},
+    {"name": "demo.absent", "lab": 1, "points": 5},
+    {"name": "demo.boom", "lab": 0, "points": 1,
+     "expect_panic": "deliberate panic 0x2a",
+     "expect_backtrace": "ktest_demo_boom"},
+]
+
+STUDENT_FILES = ["answers-lab1.txt", "kern/demo.c"]
+
+
+def fake_tree(root: Path, broken: bool = False,
+              tests: list[dict[str, Any]] | None = None) -> Path:
+    """A lab tree (lab 1 "demo") whose kernel is fake.S."""
+    root.mkdir(parents=True, exist_ok=True)
+    make = BROKEN_MAKEFILE if broken else FAKE_MAKEFILE
+    (root / "Makefile").write_text(make.format(kernels=KERNELS,
+                                               guard=LAB_TREE_GUARD))
+    spec = {"tree_lab": 1,
+            "qemu": {"wall_backstop_s": 30, "output_cap_bytes": 65536},
+            "labs": [{"lab": 1, "name": "demo", "mem": "64M",
+                      "student_files": STUDENT_FILES}],
+            "files": {},
+            "tests": FAKE_TESTS if tests is None else tests}
+    (root / "lab.json").write_text(json.dumps(spec, indent=1))
+    (root / "answers-lab1.txt").write_text("pristine answers\n")
+    (root / "kern").mkdir(exist_ok=True)
+    (root / "kern" / "demo.c").write_text("/* pristine */\n")
+    return root
+
+
+def fake_solutions(root: Path) -> Path:
+    """A solutions/ tree with labs 1 and 2 whose kernel is fake.S."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "Makefile").write_text(FAKE_MAKEFILE.format(
+        kernels=KERNELS, guard=SOLUTIONS_GUARD))
+    labs = [{"lab": n, "name": name, "mem": "64M",
+             "student_files": [f"answers-lab{n}.txt"]}
+            for n, name in ((1, "demo"), (2, "more"))]
+    tests = FAKE_TESTS + [{"name": "demo.later", "lab": 2, "points": 9}]
+    spec = {"qemu": {"wall_backstop_s": 30}, "labs": labs, "files": {},
+            "tests": tests}
+    (root / "labs.json").write_text(json.dumps(spec, indent=1))
+    return root

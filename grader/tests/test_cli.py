@@ -1,0 +1,292 @@
+"""The command lines end to end: make, real QEMU boots of a fake kernel
+(grader/tests/kernels/fake.S), scoring and reports, submissions, hand-ins.
+
+Each test names the bug it would catch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+from typing import Callable
+from unittest import mock
+
+from tests.support import (GRADER, STUDENT_FILES, fake_solutions, fake_tree,
+                           needs_make)
+from vmgrade import cli, handin, qemu
+from vmgrade.spec import Lab
+
+SCRIPT = GRADER / "grade"
+
+
+def call(fn: Callable[[list[str], Path], int],
+         *argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = fn(list(argv), SCRIPT)
+    return status, out.getvalue(), err.getvalue()
+
+
+class Base(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="vmlab-test-cli-"))
+
+    def tearDown(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def grade(self, *argv: str) -> tuple[int, str, str]:
+        return call(cli.grade_main, *argv)
+
+    def one_error_line(self, status: int, err: str) -> None:
+        self.assertEqual(status, 2)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+        self.assertTrue(err.startswith("grader: "), err)
+        self.assertNotIn("Traceback", err)
+
+
+@needs_make
+class GradeTree(Base):
+    def test_a_lab_tree_end_to_end(self) -> None:
+        # Bug anywhere on the path make -> QEMU -> KTAP -> score -> JSON.
+        tree = fake_tree(self.tmp / "lab1-demo")
+        out_json = self.tmp / "r.json"
+        status, out, err = self.grade("--tree", str(tree), "--json",
+                                      str(out_json))
+        self.assertEqual(status, 0, err)
+        data = json.loads(out_json.read_text())
+        got = {t["name"]: (t["status"], t["score"]) for t in data["tests"]}
+        self.assertEqual(got, {
+            "demo.first": ("pass", 1), "demo.failing": ("fail", 0),
+            "demo.crash": ("crashed", 0), "demo.after": ("pass", 4),
+            "demo.absent": ("missing", 0), "demo.boom": ("pass", 1),
+            "demo.extra": ("unexpected", 0)})
+        self.assertEqual((data["score"], data["max_score"]), (6, 16))
+        self.assertEqual(len(data["boots"]), 3)
+        self.assertIn("panic[cpu0]: demo_crash: lab 1", out)
+        self.assertIn("KTEST=demo.crash SEED=1", out)
+
+    def test_expect_full_and_seed(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        status, out, _ = self.grade("--tree", str(tree), "--expect-full",
+                                    "--seed", "5", "--only", "demo.first")
+        self.assertEqual(status, 0)
+        self.assertIn("seed 5", out)
+        status, _, _ = self.grade("--tree", str(tree), "--expect-full")
+        self.assertEqual(status, 1)
+
+    def test_make_variables_from_a_parent_make_do_not_leak(self) -> None:
+        # Bug: `make grade LAB=3` passes LAB to the lab tree's build.
+        tree = fake_tree(self.tmp / "t")
+        with mock.patch.dict(os.environ, {"MAKEFLAGS": " -- LAB=3 SOL=2"}):
+            status, out, _ = self.grade("--tree", str(tree), "--only",
+                                        "demo.first")
+        self.assertEqual(status, 0)
+        self.assertNotIn("did not build", out)
+
+    def test_build_failure_scores_zero_and_shows_errors(self) -> None:
+        tree = fake_tree(self.tmp / "t", broken=True)
+        out_json = self.tmp / "r.json"
+        status, out, _ = self.grade("--tree", str(tree), "--json",
+                                    str(out_json), "--expect-full")
+        self.assertEqual(status, 1)
+        self.assertIn("error: expected ; before }", out)
+        data = json.loads(out_json.read_text())
+        self.assertEqual((data["score"], data["build"]["ok"]), (0, False))
+
+    def test_all_grades_every_lab_of_solutions(self) -> None:
+        # Bug: LAB/SOL not passed to solutions/, or a lab left out.
+        sol = fake_solutions(self.tmp / "solutions")
+        status, out, err = self.grade("--tree", str(sol), "--all", "-j", "2")
+        self.assertEqual(status, 0, err)
+        self.assertIn("solutions LAB=1 SOL=1", out)
+        self.assertIn("solutions LAB=2 SOL=2", out)
+        self.assertNotIn("build failed", out)
+
+
+class BadInput(Base):
+    def test_usage_errors_are_one_line(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        for argv in (["--no-such-option"], ["--tree", str(self.tmp / "no")],
+                     ["--tree", str(self.tmp)],
+                     ["--tree", str(tree), "--sol", "1"],
+                     ["--tree", str(tree), "--lab", "3"],
+                     ["--tree", str(tree), "--hidden"],
+                     ["--tree", str(tree), "--seed", "x"],
+                     ["--tree", str(tree), "--only", "nothing.*"],
+                     ["--tree", str(tree), "--repeat", "2"]):
+            with self.subTest(argv=argv):
+                status, _, err = self.grade(*argv)
+                self.one_error_line(status, err)
+
+    def test_a_broken_spec_is_one_line(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        (tree / "lab.json").write_text("{ not json")
+        status, _, err = self.grade("--tree", str(tree))
+        self.one_error_line(status, err)
+        self.assertIn("not valid JSON", err)
+
+    def test_missing_qemu(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        with mock.patch("shutil.which", lambda name: None):
+            status, _, err = self.grade("--tree", str(tree))
+        self.one_error_line(status, err)
+
+
+@needs_make
+class Submissions(Base):
+    def handin_of(self, tree: Path, name: str, answers: bytes) -> Path:
+        files = {"answers-lab1.txt": answers, "kern/demo.c": b"int demo;\n"}
+        path = self.tmp / name
+        path.write_bytes(handin.tarball("lab1-demo-handin", files))
+        return path
+
+    def test_one_submission_and_a_rejected_one(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        good = self.handin_of(tree, "good.tar.gz", b"mine\n")
+        status, out, err = self.grade("--tree", str(tree), "--submission",
+                                      str(good))
+        self.assertEqual(status, 0, err)
+        self.assertIn("6/16 points", out)
+        self.assertEqual((tree / "answers-lab1.txt").read_text(),
+                         "pristine answers\n")
+        bad = self.tmp / "bad.tar.gz"
+        bad.write_bytes(b"\x1f\x8b garbage")
+        gs = self.tmp / "results.json"
+        status, _, err = self.grade("--tree", str(tree), "--submission",
+                                    str(bad), "--gradescope", str(gs))
+        self.one_error_line(status, err)
+        data = json.loads(gs.read_text())
+        self.assertEqual(data["score"], 0)
+        self.assertIn("corrupt", data["output"])
+
+    def test_a_batch_isolates_each_submission(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        subs = self.tmp / "subs"
+        subs.mkdir()
+        self.handin_of(tree, "subs/alice.tar.gz", b"a\n")
+        (subs / "bob.tgz").write_bytes(b"not an archive")
+        carol = subs / "carol"
+        (carol / "kern").mkdir(parents=True)
+        (carol / "answers-lab1.txt").write_text("c\n")
+        (carol / "kern" / "demo.c").write_text("int c;\n")
+        out_csv, jdir = self.tmp / "out.csv", self.tmp / "json"
+        status, out, err = self.grade(
+            "--tree", str(tree), "--submissions", str(subs), "--lab", "1",
+            "-j", "2", "--csv", str(out_csv), "--json-dir", str(jdir))
+        self.assertEqual(status, 0, err)
+        with out_csv.open(newline="") as f:
+            rows = {r["student"]: r for r in csv.DictReader(f)}
+        self.assertEqual(sorted(rows), ["alice", "bob", "carol"])
+        self.assertEqual((rows["alice"]["score"], rows["alice"]["max"],
+                          rows["alice"]["status"]), ("6", "16", "graded"))
+        self.assertEqual(rows["bob"]["status"], "rejected")
+        self.assertIn("corrupt", rows["bob"]["detail"])
+        self.assertEqual(rows["carol"]["status"], "graded")
+        self.assertEqual(sorted(p.name for p in jdir.iterdir()),
+                         ["alice.json", "bob.json", "carol.json"])
+
+
+GENLABS = """#!{python}
+# A stand-in for grader/genlabs: copies a prepared instructor tree.
+import shutil, sys
+args = sys.argv[1:]
+assert "--hidden" in args and args[args.index("--lab") + 1] == "1", args
+shutil.copytree({template!r}, args[args.index("--out") + 1] + "/lab1-demo")
+"""
+
+
+@needs_make
+class HiddenSubmission(Base):
+    def test_hidden_grading_uses_a_generated_instructor_tree(self) -> None:
+        # Bug: --hidden grading on the public tree (hidden tests never run)
+        # or on solutions/ itself (a submission overlaid on the reference).
+        repo = self.tmp / "repo"
+        fake_solutions(repo / "solutions")
+        template = fake_tree(self.tmp / "template", tests=[
+            {"name": "demo.first", "lab": 0, "points": 1},
+            {"name": "demo.after", "lab": 1, "points": 4, "hidden": True}])
+        (repo / "grader").mkdir()
+        genlabs = repo / "grader" / "genlabs"
+        genlabs.write_text(GENLABS.format(python=sys.executable,
+                                          template=str(template)))
+        files = {"answers-lab1.txt": b"x\n", "kern/demo.c": b"int d;\n"}
+        sub = self.tmp / "s.tar.gz"
+        sub.write_bytes(handin.tarball("lab1-demo-handin", files))
+        out_json = self.tmp / "r.json"
+        status, _, err = self.grade("--tree", str(repo), "--submission",
+                                    str(sub), "--lab", "1", "--hidden",
+                                    "--json", str(out_json))
+        self.assertEqual(status, 0, err)
+        tests = json.loads(out_json.read_text())["tests"]
+        hidden = [t for t in tests if t["name"] == "demo.after"]
+        self.assertEqual((hidden[0]["status"], hidden[0]["hidden"]),
+                         ("pass", True))
+        status, _, err = self.grade("--tree", str(repo), "--submission",
+                                    str(sub), "--hidden")
+        self.one_error_line(status, err)
+        self.assertIn("--lab", err)
+
+
+class HandinAndVmrun(Base):
+    def test_handin_writes_the_tarball_into_the_tree(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        status, out, _ = call(cli.handin_main, "--tree", str(tree))
+        self.assertEqual(status, 0)
+        self.assertTrue((tree / "lab1-demo-handin.tar.gz").is_file())
+        lab = Lab(1, "demo", "demo", 1, "64M", tuple(STUDENT_FILES))
+        self.assertEqual(handin.collect(tree, lab)["kern/demo.c"],
+                         b"/* pristine */\n")
+        (tree / "kern" / "demo.c").unlink()
+        status, _, err = call(cli.handin_main, "--tree", str(tree))
+        self.one_error_line(status, err)
+        self.assertIn("kern/demo.c", err)
+
+    def vmrun(self, *argv: str) -> tuple[int, list[str], str]:
+        seen: list[str] = []
+        with mock.patch.object(qemu, "exec_interactive", seen.extend), \
+                mock.patch.object(qemu, "find_qemu", lambda: "qemu"):
+            status, _, err = call(cli.vmrun_main, *argv)
+        return status, seen, err
+
+    def test_vmrun_boots_the_graded_machine_on_stdio(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        kernel = self.tmp / "kernel.elf"
+        kernel.write_bytes(b"\x7fELF")
+        status, argv, _ = self.vmrun("--tree", str(tree), "--ktest",
+                                     "demo.crash", "--seed", "4", str(kernel))
+        self.assertEqual(status, 0)
+        self.assertEqual(argv[argv.index("-append") + 1],
+                         "ktest=demo.crash seed=4")
+        self.assertIn("mon:stdio", argv)
+        self.assertEqual(argv[argv.index("-m") + 1], "64M")
+
+    def test_vmrun_without_ktest_and_with_gdb(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        kernel = self.tmp / "kernel.elf"
+        kernel.write_bytes(b"\x7fELF")
+        status, argv, err = self.vmrun("--tree", str(tree), "--gdb",
+                                       str(kernel))
+        self.assertEqual(status, 0)
+        self.assertNotIn("-append", argv)
+        port = (self.tmp / ".gdbport").read_text().strip()
+        self.assertIn(f"tcp:127.0.0.1:{port}", argv)
+        self.assertIn("-S", argv)
+        self.assertIn(f"target remote 127.0.0.1:{port}", err)
+
+    def test_vmrun_missing_kernel(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        status, _, err = self.vmrun("--tree", str(tree),
+                                    str(self.tmp / "none.elf"))
+        self.one_error_line(status, err)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,202 @@
+"""Reports: the table, JSON, JUnit XML and Gradescope results.json.
+
+Each test names the reporting bug it would catch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from tests.support import fake_boot
+from vmgrade import report
+from vmgrade.build import BuildResult
+from vmgrade.job import Grade
+from vmgrade.run import Crash, TestRun
+from vmgrade.score import score, unbuilt
+from vmgrade.spec import Lab, QemuConfig, Spec, TestSpec
+from vmgrade.tree import Target
+
+TESTS = [TestSpec("boot.a", 0, 0), TestSpec("trap.ok", 1, 10),
+         TestSpec("trap.bad", 1, 5), TestSpec("trap.hang", 1, 5),
+         TestSpec("trap.skipped", 1, 2), TestSpec("trap.gone", 1, 3),
+         TestSpec("trap.secret", 1, 4, hidden=True),
+         TestSpec("trap.after", 1, 0)]
+
+
+def grade(built: bool = True, sol: int | None = None) -> Grade:
+    lab = Lab(1, "trap", "Traps", 1, "64M", ("answers-lab1.txt",))
+    spec = Spec(Path("/x/lab.json"), QemuConfig(), {1: lab}, {}, TESTS,
+                None if sol is not None else 1)
+    target = Target(Path("/x"), spec, 1, sol, True)
+    build = BuildResult(built, Path("/o/kernel.elf") if built else None,
+                        0 if built else 2, [] if built else
+                        ["kern/trap.c:3: error: oops"], 1.5, Path("/o"))
+    if not built:
+        return Grade(target, 7, build, [], unbuilt(TESTS), 2.0)
+    runs = {
+        "boot.a": TestRun("boot.a", "pass"),
+        "trap.ok": TestRun("trap.ok", "pass"),
+        "trap.bad": TestRun("trap.bad", "fail", ["# trap_test.c:9: EXPECT"]),
+        "trap.hang": TestRun("trap.hang", "crashed", ["# about to hang"],
+                             crash=Crash("timeout", None, ["  last line"])),
+        "trap.after": TestRun("trap.after", "crashed",
+                              crash=Crash("timeout", None, ["  last line"])),
+        "trap.skipped": TestRun("trap.skipped", "skip", reason="no SMP"),
+        "trap.secret": TestRun("trap.secret", "pass"),
+        "trap.extra": TestRun("trap.extra", "fail"),
+    }
+    boots = [fake_boot("KTAP version 1\n", "timeout", "ktest=boot.*,trap.*")]
+    return Grade(target, 7, build, boots, score(TESTS, runs, lambda n: False),
+                 3.0)
+
+
+class Table(unittest.TestCase):
+    def test_table_lists_every_test_and_details_the_failures(self) -> None:
+        text = report.table(grade(), report.Style())
+        for name in ("boot.a", "trap.ok", "trap.bad", "trap.gone",
+                     "trap.extra"):
+            self.assertIn(name, text)
+        self.assertIn("crashed (timeout)", text)
+        self.assertIn("# trap_test.c:9: EXPECT", text)
+        self.assertIn("rerun: make qemu KTEST=trap.bad SEED=7", text)
+        self.assertIn("make qemu-gdb KTEST=trap.bad SEED=7", text)
+        self.assertIn("  last line", text)
+        self.assertNotIn("--- trap.ok", text)
+        self.assertIn("total", text)
+        self.assertIn("14/29 points", text)
+        self.assertNotIn("\033[", text)
+
+    def test_a_boots_log_excerpt_is_shown_once(self) -> None:
+        # Bug: thirty tests killed by one early crash repeat its log 30 times.
+        text = report.table(grade(), report.Style())
+        self.assertEqual(text.count("  last line"), 1)
+        self.assertIn("the end of the serial log: as for trap.hang", text)
+        data = report.to_gradescope(grade())
+        after = next(t for t in data["tests"] if "trap.after" in t["name"])
+        self.assertIn("last line", after["output"])
+
+    def test_verbose_details_passing_tests_too(self) -> None:
+        text = report.table(grade(), report.Style(verbose=True))
+        self.assertIn("--- trap.ok: pass", text)
+
+    def test_repro_for_solutions_names_lab_and_sol(self) -> None:
+        # Bug: a rerun of the reference builds the wrong level.
+        run, gdb = report.repro(grade(sol=0), "trap.bad", None)
+        self.assertEqual(run, "make qemu LAB=1 SOL=0 KTEST=trap.bad SEED=7")
+        self.assertTrue(gdb.startswith("make qemu-gdb LAB=1 SOL=0"))
+
+    def test_build_failure_shows_the_compiler(self) -> None:
+        text = report.table(grade(built=False), report.Style())
+        self.assertIn("did not build", text)
+        self.assertIn("kern/trap.c:3: error: oops", text)
+        self.assertIn("0/29 points", text)
+
+    def test_colour_only_when_asked(self) -> None:
+        text = report.table(grade(), report.Style(color=True))
+        self.assertIn("\033[31m", text)
+
+
+class Colour(unittest.TestCase):
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def test_no_colour_when_not_a_terminal(self) -> None:
+        self.assertFalse(report.use_color(io.StringIO(), {}))
+
+    def test_colour_on_a_terminal(self) -> None:
+        self.assertTrue(report.use_color(self.Tty(), {}))
+
+    def test_no_color_wins_even_on_a_terminal(self) -> None:
+        # Bug: NO_COLOR ignored.
+        self.assertFalse(report.use_color(self.Tty(), {"NO_COLOR": "1"}))
+
+    def test_empty_no_color_is_unset(self) -> None:
+        self.assertTrue(report.use_color(self.Tty(), {"NO_COLOR": ""}))
+
+
+class Machine(unittest.TestCase):
+    def test_json_is_complete_and_round_trips(self) -> None:
+        data = json.loads(json.dumps(report.to_json(grade())))
+        self.assertEqual(data["schema"], "vmlab-grade/1")
+        self.assertEqual((data["score"], data["max_score"]), (14, 29))
+        by_name = {t["name"]: t for t in data["tests"]}
+        self.assertEqual(by_name["trap.hang"]["outcome"], "timeout")
+        self.assertEqual(by_name["trap.gone"]["status"], "missing")
+        self.assertEqual(by_name["trap.extra"]["status"], "unexpected")
+        self.assertEqual([lab["label"] for lab in data["labs"]],
+                         ["kit", "lab 1"])
+        self.assertEqual(data["boots"][0]["outcome"], "timeout")
+
+    def test_junit_parses_and_counts(self) -> None:
+        # Bug: malformed XML, or counts that do not match the cases.
+        root = ET.fromstring(report.to_junit([grade(), grade(built=False)]))
+        self.assertEqual(root.tag, "testsuites")
+        suites = root.findall("testsuite")
+        self.assertEqual(len(suites), 2)
+        first = suites[0]
+        cases = first.findall("testcase")
+        self.assertEqual(int(first.get("tests", "")), len(cases))
+        self.assertEqual(int(first.get("failures", "")),
+                         len(first.findall("testcase/failure")))
+        self.assertEqual(int(first.get("errors", "")), 3)   # 2 hang, gone
+        self.assertEqual(int(first.get("skipped", "")), 1)
+        hang = next(c for c in cases if c.get("name") == "hang")
+        self.assertEqual(hang.get("classname"), "trap")
+        self.assertIn("crashed (timeout)", hang.find("error").get("message"))
+        self.assertEqual(suites[1].find("testcase").get("classname"), "build")
+        total = sum(int(s.get("tests", "")) for s in suites)
+        self.assertEqual(int(root.get("tests", "")), total)
+
+    def test_gradescope_schema(self) -> None:
+        # Bug: hidden tests visible before publication; missing fields.
+        data = json.loads(json.dumps(report.to_gradescope(grade())))
+        self.assertEqual(data["score"], 14)
+        self.assertIsInstance(data["output"], str)
+        for t in data["tests"]:
+            self.assertLessEqual({"name", "score", "max_score", "status",
+                                  "output", "visibility"}, set(t))
+            self.assertIn(t["status"], ("passed", "failed"))
+            self.assertIn(t["visibility"], ("visible", "after_published"))
+        vis = {t["name"].split()[0]: t["visibility"] for t in data["tests"]}
+        self.assertEqual(vis["trap.secret"], "after_published")
+        self.assertEqual(vis["trap.ok"], "visible")
+        self.assertNotIn("trap.secret", data["output"])
+        self.assertEqual(sum(t["score"] for t in data["tests"]),
+                         data["score"])
+
+    def test_gradescope_build_failure_and_error(self) -> None:
+        data = report.to_gradescope(grade(built=False))
+        self.assertEqual(data["score"], 0)
+        self.assertIn("kern/trap.c:3: error: oops", data["output"])
+        err = report.gradescope_error("missing student file x")
+        self.assertEqual((err["score"], err["tests"]), (0, []))
+
+    def test_reports_are_written_whole(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "sub" / "r.json"
+            report.write_json(path, {"a": 1})
+            self.assertEqual(json.loads(path.read_text()), {"a": 1})
+            self.assertEqual(sorted(p.name for p in path.parent.iterdir()),
+                             ["r.json"])
+
+
+class Several(unittest.TestCase):
+    def test_scoreboard_and_bench(self) -> None:
+        g = grade()
+        g.bench = [g.boots, [fake_boot("x", "timeout", "ktest=boot.*,trap.*")]]
+        board = report.scoreboard([g, grade(built=False)])
+        self.assertIn("14/29", board)
+        self.assertIn("(build failed)", board)
+        bench = report.bench(g)
+        self.assertIn("median of 2 runs", bench)
+        self.assertIn("ktest=boot.*,trap.*", bench)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,216 @@
+"""make check's proof that every lab is valid (top-level repo only).
+
+For each lab N of solutions/labs.json:
+  1. reference   solutions at LAB=N SOL=N, hidden tests included, passes
+                 every spec test of labs 0..N;
+  2. stub        solutions at LAB=N SOL=N-1, hidden tests included, passes
+                 every test of labs 0..N-1 and fails every test of lab N;
+  3. tree        the generated labs/labN-NAME (its public lab.json) passes
+                 every test of labs 0..N-1 and fails every test of lab N;
+  4. host tests  in labs/labN-NAME, `make test` fails exactly the cmocka
+                 programs the spec lists for lab N (its stub) and passes
+                 every other one.
+A lab with no graded tests of its own yet skips check 2 (its stub build
+would be the reference) and says so; checks 1, 3 and 4 still prove that
+the earlier labs pass at its level. A missing or unexpected test, or a
+build failure, fails the check. One line per check; the exit status is 1
+if any check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import ERROR_EXIT, GraderError
+from . import spec as specmod
+from . import tree as treemod
+from .cli import ArgParser, one_line
+from .job import Grade, Options, grade_many
+from .spec import Spec, SpecError
+from .tree import Located, Target
+
+SHOWN_PROBLEMS = 6
+
+
+@dataclass
+class Check:
+    lab: int
+    what: str                   # "reference LAB=3 SOL=3", "labs/lab3-buddy"
+    target: Target | None       # None when the tree is not there
+    must_fail: frozenset[str]   # lab N's tests; all others must pass
+    error: str = ""
+
+
+def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
+    """The checks in order; a string is a lab with nothing to prove."""
+    loc = Located(solutions, spec, None)
+    out: list[Check | str] = []
+    for n in sorted(spec.labs):
+        own = frozenset(t.name for t in spec.tests if t.lab == n)
+        out.append(Check(n, f"reference LAB={n} SOL={n}",
+                         treemod.solutions_target(loc, n, n, True), frozenset()))
+        if own:
+            out.append(Check(n, f"stub LAB={n} SOL={n - 1}",
+                             treemod.solutions_target(loc, n, n - 1, True),
+                             own))
+        else:
+            out.append(f"lab {n}: no graded tests of its own yet — "
+                       "no stub to prove failing")
+        out.append(_tree_check(spec, n, labs_dir))
+    return out
+
+
+HOST_RESULT = re.compile(r"^\s*(PASS|FAIL)\s+(test_[a-z0-9_]+)", re.M)
+
+
+def host_check(spec: Spec, n: int, labs_dir: Path) -> tuple[bool, str]:
+    """Check 4: the lab tree's host tests fail exactly lab n's programs."""
+    lab = spec.lab(n)
+    tree = labs_dir / lab.dirname
+    name = f"lab {n}: host tests in {labs_dir.name}/{tree.name}"
+    with tempfile.TemporaryDirectory(prefix="vmgrade-host-") as out:
+        proc = subprocess.run(["make", "-s", "-C", str(tree), "test",
+                               f"O={out}"], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, errors="replace")
+    results = {t: r for r, t in HOST_RESULT.findall(proc.stdout)}
+    problems = host_problems(results, set(lab.host_tests))
+    if not results:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        problems.append(f"no results (make: {last[:200]})")
+    failed = {t for t, r in results.items() if r == "FAIL"}
+    figures = (f"{len(results) - len(failed)}/{len(results)} programs pass, "
+               f"{len(failed & set(lab.host_tests))}/{len(lab.host_tests)} "
+               f"lab {n} programs fail")
+    if problems:
+        return False, f"{name}: {figures} — FAILED: {'; '.join(problems)}"
+    return True, f"{name}: {figures} — ok"
+
+
+def host_problems(results: dict[str, str], want: set[str]) -> list[str]:
+    """What is wrong with PASS/FAIL results when exactly want must fail."""
+    failed = {t for t, r in results.items() if r == "FAIL"}
+    problems = [f"{t} did not run" for t in sorted(want - results.keys())]
+    problems += [f"{t} passed but must fail"
+                 for t in sorted((want & results.keys()) - failed)]
+    problems += [f"{t} failed" for t in sorted(failed - want)]
+    return problems
+
+
+def _tree_check(spec: Spec, n: int, labs_dir: Path) -> Check:
+    path = labs_dir / spec.lab(n).dirname
+    shown = f"{labs_dir.name}/{path.name}"
+    if not (path / "lab.json").is_file():
+        return Check(n, shown, None, frozenset(),
+                     f"{path}: no such lab tree (run make labs)")
+    loc = Located(path, specmod.load(path / "lab.json"), None)
+    if loc.spec.tree_lab != n:
+        return Check(n, shown, None, frozenset(),
+                     f"{path}/lab.json says tree_lab {loc.spec.tree_lab}")
+    own = frozenset(t.name for t in loc.spec.tests if t.lab == n)
+    return Check(n, shown, treemod.lab_target(loc), own)
+
+
+def judge(check: Check, g: Grade | None) -> tuple[bool, str]:
+    """Whether the check holds, and its one line."""
+    name = f"lab {check.lab}: {check.what}"
+    if g is None:
+        return False, f"{name}: FAILED: {check.error}"
+    problems = _problems(check, g)
+    figures = _figures(check, g)
+    if not problems:
+        return True, f"{name}: {figures} — ok"
+    more = len(problems) - SHOWN_PROBLEMS
+    shown = "; ".join(problems[:SHOWN_PROBLEMS])
+    tail = f"; and {more} more" if more > 0 else ""
+    return False, f"{name}: {figures} — FAILED: {shown}{tail}"
+
+
+def _problems(check: Check, g: Grade) -> list[str]:
+    if not g.build.ok:
+        last = g.build.tail[-1] if g.build.tail else "no output"
+        return [f"the kernel did not build ({last})"]
+    out = []
+    for t in g.score.graded:
+        if t.status == "missing":
+            out.append(f"{t.name} is missing")
+        elif t.name in check.must_fail and t.passed:
+            out.append(f"{t.name} passed but must fail")
+        elif t.name not in check.must_fail and not t.passed:
+            out.append(f"{t.name} {t.label}")
+    out += [f"unexpected test {t.name}" for t in g.score.unexpected]
+    return out
+
+
+def _figures(check: Check, g: Grade) -> str:
+    graded = g.score.graded
+    keep = [t for t in graded if t.name not in check.must_fail]
+    lose = [t for t in graded if t.name in check.must_fail]
+    text = f"{sum(t.passed for t in keep)}/{len(keep)} tests pass"
+    if lose:
+        failed = sum(not t.passed for t in lose)
+        text = (f"{text} (labs 0..{check.lab - 1}), {failed}/{len(lose)} "
+                f"lab {check.lab} tests fail")
+    return text
+
+
+def _parser() -> ArgParser:
+    p = ArgParser(prog="validate", description="Prove every "
+                                "lab valid: reference full, stubs and trees "
+                                "failing exactly their own lab.")
+    p.add_argument("--solutions", required=True, type=Path)
+    p.add_argument("--labs", required=True, type=Path)
+    p.add_argument("-j", dest="jobs", type=int, default=1)
+    p.add_argument("--seed", type=int, default=1)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except (GraderError, SpecError) as e:
+        print(f"grader: {one_line(e)}", file=sys.stderr)
+        return ERROR_EXIT
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    args = _parse(argv)
+    spec = specmod.load(args.solutions / "labs.json")
+    if spec.tree_lab is not None:
+        raise GraderError(f"{args.solutions}: a lab tree, not solutions/")
+    items = plan(spec, args.solutions.resolve(), args.labs)
+    checks = [c for c in items if isinstance(c, Check)]
+    targets = [c.target for c in checks if c.target is not None]
+    grades = dict(zip(map(id, targets), grade_many(
+        targets, Options(seed=args.seed, jobs=args.jobs))))
+    ok = True
+    for item in items:
+        if isinstance(item, str):
+            print(item)
+            continue
+        g = grades.get(id(item.target)) if item.target is not None else None
+        good, line = judge(item, g)
+        ok = ok and good
+        print(line, flush=True)
+    for n in sorted(spec.labs):
+        good, line = host_check(spec, n, args.labs)
+        ok = ok and good
+        print(line, flush=True)
+    return 0 if ok else 1
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    args = _parser().parse_args(argv)
+    if args.jobs < 1:
+        raise GraderError("validate: -j must be at least 1")
+    if not (args.solutions / "labs.json").is_file():
+        raise GraderError(f"{args.solutions}: no labs.json here")
+    return args

@@ -1,0 +1,21 @@
+/*
+ * boot.h — the steps of start-up, in the order kmain() takes them.
+ */
+#ifndef BOOT_H
+#define BOOT_H
+
+#include <stdint.h>
+
+/* C entry from boot.S, on the boot stack, in the higher half. */
+__attribute__((noreturn)) void kmain(uint64_t start_info_pa);
+
+/* Copy the command line and memory map out of PVH's hvm_start_info. */
+void pvh_init(uint64_t start_info_pa);
+
+/* Map all RAM at KPM_BASE (the direct map) in the boot page tables. */
+void kpm_init(void);
+
+/* Map the 2 MiB around device memory at pa into the direct map, uncached. */
+void *kpm_map_mmio(uint64_t pa);
+
+#endif /* BOOT_H */

@@ -1,0 +1,409 @@
+"""QEMU command lines, and supervising one graded boot.
+
+A graded boot and an interactive `vmrun` share one function for the machine's
+flags (base_argv), so what a student reruns by hand is the machine that was
+graded. A graded boot adds a serial log file, a QMP socket and -S: QEMU waits
+for our QMP connection (wait=on) and then, paused, for our "cont", so no event
+can fire before we listen for it. It then ends in exactly one outcome:
+
+  finished      the kernel wrote 0x10 to isa-debug-exit (QEMU exits 33)
+  panic         the kernel wrote 0x11 (exit 35)
+  timeout       the ib700 watchdog fired: the running test overran its budget
+  triple-fault  QMP said SHUTDOWN reason guest-reset (-no-reboot turns the
+                reset of a triple fault into an exit with status 0)
+  poweroff      QMP said SHUTDOWN reason guest-shutdown: the kernel powered
+                off (say through ACPI), which it must never do
+  bad-exit-0    exit status 0 and QMP said nothing: never trusted
+  flood         the serial log outgrew qemu.output_cap_bytes: QEMU is killed
+                and the log cut at the cap
+  wall-timeout  the wall-clock backstop (qemu.wall_backstop_s) ran out
+  qemu-error    QEMU itself failed (exit 1 with a message on stderr)
+  bad-exit-N    any other exit status N (signal-N if a signal killed QEMU)
+
+The ib700 watchdog, as QEMU 7.2 emulates it (measured with a guest that
+counts the ACPI PM timer, see grader/tests/kernels/wdt_clock.S):
+  - writing a byte V to port 0x443 arms it, or re-arms it from the start,
+    to fire after 30 - 2 * (V & 0xF) seconds of *virtual* time
+    (QEMU_CLOCK_VIRTUAL, which -icount ties to instructions executed);
+    only the low nibble counts, so V = 0x0 gives 30 s, 0xA gives 10 s,
+    0xE gives 2 s and 0xF fires at once;
+  - writing any byte to port 0x441 disarms it.
+  So a test with a budget of S virtual seconds (even, 2..30) arms it with
+  V = (30 - S) / 2, and the harness re-arms it before every test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import GraderError
+from .spec import QemuConfig
+
+QEMU = "qemu-system-x86_64"
+EXIT_FINISHED = (0x10 << 1) | 1     # 33
+EXIT_PANIC = (0x11 << 1) | 1        # 35
+POLL_S = 0.01
+KTAP_MARK = b"KTAP version 1"
+SOCKET_PATH_MAX = 100               # sun_path is 108 bytes on Linux
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Everything about the virtual machine that a boot needs."""
+    qemu: QemuConfig
+    mem: str
+    smp: int
+
+
+@dataclass
+class Boot:
+    """One finished boot: how it ended and what it printed."""
+    cmdline: str
+    outcome: str
+    exit_status: int | None
+    log: str
+    stderr: str
+    wall_ms: float
+    first_ktap_ms: float | None
+    tmpdir: str | None = None       # set when the temp dir was kept
+
+    @property
+    def ended_cleanly(self) -> bool:
+        return self.outcome == "finished"
+
+
+def find_qemu() -> str:
+    """The QEMU binary, or a one-line GraderError telling how to get it."""
+    path = shutil.which(QEMU)
+    if path is None:
+        raise GraderError(f"{QEMU} not found: install the Debian package "
+                          "qemu-system-x86 (or run scripts/deps.sh)")
+    return path
+
+
+def kernel_cmdline(ktest: list[str] | None, seed: int | None,
+                   resume: str | None = None) -> str:
+    """The kernel command line: ktest=, seed= and kresume= as given."""
+    parts = []
+    if ktest:
+        parts.append("ktest=" + ",".join(ktest))
+    if seed is not None:
+        parts.append(f"seed={seed}")
+    if resume:
+        parts.append(f"kresume={resume}")
+    return " ".join(parts)
+
+
+def base_argv(qemu: str, m: Machine, kernel: Path, cmdline: str) -> list[str]:
+    """The machine, the same for a graded boot and an interactive one."""
+    argv = [qemu, "-machine", m.qemu.machine, "-cpu", m.qemu.cpu,
+            "-m", m.mem, "-smp", str(m.smp),
+            "-nodefaults", "-display", "none", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-device", "ib700", "-action", "watchdog=pause",
+            "-icount", f"shift={m.qemu.icount_shift},sleep=off",
+            "-kernel", str(kernel)]
+    if cmdline:
+        argv += ["-append", cmdline]
+    return argv
+
+
+def graded_argv(qemu: str, m: Machine, kernel: Path, cmdline: str,
+                tmp: Path) -> list[str]:
+    """A graded boot: serial to a file, QMP on a socket, start paused."""
+    return base_argv(qemu, m, kernel, cmdline) + [
+        "-serial", "file:" + _opt(tmp / "serial.log"),
+        "-qmp", "unix:" + _opt(tmp / "qmp.sock") + ",server=on,wait=on",
+        "-S"]
+
+
+def interactive_argv(qemu: str, m: Machine, kernel: Path, cmdline: str,
+                     gdb_port: int | None) -> list[str]:
+    """vmrun: serial and monitor on stdio; with gdb, wait for it (-S)."""
+    argv = base_argv(qemu, m, kernel, cmdline) + ["-serial", "mon:stdio"]
+    if gdb_port is not None:
+        argv += ["-S", "-gdb", f"tcp:127.0.0.1:{gdb_port}"]
+    return argv
+
+
+def _opt(path: Path) -> str:
+    """A path inside a QEMU option string, where a comma must be doubled."""
+    return str(path).replace(",", ",,")
+
+
+def make_tmpdir(prefix: str) -> Path:
+    """A private temp dir whose socket path fits in sun_path."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    if len(str(tmp / "qmp.sock")) > SOCKET_PATH_MAX:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    return tmp
+
+
+def run_boot(m: Machine, kernel: Path, cmdline: str,
+             keep: bool = False) -> Boot:
+    """Boot kernel once under supervision and say how it ended."""
+    qemu = find_qemu()
+    tmp = make_tmpdir("vmlab-boot-")
+    try:
+        boot = _Supervisor(graded_argv(qemu, m, kernel, cmdline, tmp),
+                           tmp, m.qemu).run(cmdline)
+        boot.tmpdir = str(tmp) if keep else None
+        return boot
+    finally:
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class QmpGone(Exception):
+    """The QMP connection closed or failed: QEMU is going away."""
+
+
+class Qmp:
+    """A minimal QMP client over a unix socket: commands and events."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = b""
+
+    @classmethod
+    def connect(cls, path: Path, proc: subprocess.Popen[bytes],
+                deadline: float) -> Qmp | None:
+        """Connect once QEMU listens; None if QEMU exits or time runs out."""
+        while time.monotonic() < deadline and proc.poll() is None:
+            if path.exists():
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.connect(str(path))
+                    return cls(sock)
+                except OSError:
+                    sock.close()
+            time.sleep(0.005)
+        return None
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def execute(self, command: str, deadline: float) -> list[dict[str, Any]]:
+        """Run a command; return the events that arrived while waiting."""
+        try:
+            self.sock.sendall(json.dumps({"execute": command}).encode() + b"\n")
+        except OSError as e:
+            raise QmpGone(str(e)) from None
+        events: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            for msg in self.read(POLL_S):
+                if "return" in msg or "error" in msg:
+                    return events
+                if "event" in msg:
+                    events.append(msg)
+        raise QmpGone(f"no reply to {command}")
+
+    def read(self, timeout: float) -> list[dict[str, Any]]:
+        """Messages that arrive within timeout seconds (maybe none)."""
+        ready, _, _ = select.select([self.sock], [], [], timeout)
+        if not ready:
+            return []
+        try:
+            chunk = self.sock.recv(65536)
+        except OSError as e:
+            raise QmpGone(str(e)) from None
+        if not chunk:
+            raise QmpGone("connection closed")
+        self.buf += chunk
+        *lines, self.buf = self.buf.split(b"\n")
+        return [m for m in map(_json_line, lines) if m is not None]
+
+
+def _json_line(line: bytes) -> dict[str, Any] | None:
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+class _Supervisor:
+    """Runs QEMU, watches QMP, the serial log and the clock, then reaps."""
+
+    def __init__(self, argv: list[str], tmp: Path, cfg: QemuConfig) -> None:
+        self.argv = argv
+        self.tmp = tmp
+        self.cfg = cfg
+        self.serial = tmp / "serial.log"
+        self.outcome: str | None = None      # decided by us, not by QEMU
+        self.shutdown: str | None = None     # SHUTDOWN reason from QMP
+        self.first_ktap: float | None = None
+        self.scanned = 0
+        self.t0 = 0.0
+
+    def run(self, cmdline: str) -> Boot:
+        self.t0 = time.monotonic()
+        deadline = self.t0 + self.cfg.wall_backstop_s
+        with open(self.tmp / "qemu.stderr", "wb") as err:
+            try:
+                proc = subprocess.Popen(self.argv, cwd=self.tmp,
+                                        stdin=subprocess.DEVNULL,
+                                        stdout=err, stderr=err)
+            except OSError as e:
+                raise GraderError(f"cannot run {self.argv[0]}: "
+                                  f"{e.strerror}") from None
+            try:
+                self._watch(proc, deadline)
+            finally:
+                _reap(proc)
+        return self._result(cmdline, proc.returncode)
+
+    def _watch(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
+        qmp = Qmp.connect(self.tmp / "qmp.sock", proc, deadline)
+        try:
+            if qmp is not None:
+                self._start(qmp, deadline)
+            while self.outcome is None and proc.poll() is None:
+                self._step(qmp, deadline)
+            if self.outcome is None and qmp is not None:
+                self._drain(qmp)
+        finally:
+            if qmp is not None:
+                qmp.close()
+
+    def _start(self, qmp: Qmp, deadline: float) -> None:
+        try:
+            for command in ("qmp_capabilities", "cont"):
+                self._events(qmp.execute(command, deadline))
+        except QmpGone:
+            pass
+
+    def _step(self, qmp: Qmp | None, deadline: float) -> None:
+        """One round of watching: QMP events, the log size, the clock."""
+        if qmp is not None:
+            try:
+                self._events(qmp.read(POLL_S))
+            except QmpGone:
+                time.sleep(POLL_S)
+        else:
+            time.sleep(POLL_S)
+        self._check_serial()
+        if self.outcome is None and time.monotonic() > deadline:
+            self.outcome = "wall-timeout"
+
+    def _drain(self, qmp: Qmp) -> None:
+        """QEMU has exited: read the events it sent on its way out."""
+        try:
+            while True:
+                self._events(qmp.read(0.5))
+        except QmpGone:
+            pass
+
+    def _events(self, events: list[dict[str, Any]]) -> None:
+        for ev in events:
+            name = ev.get("event")
+            if name == "WATCHDOG" and self.outcome is None:
+                self.outcome = "timeout"
+            elif name == "SHUTDOWN" and self.shutdown is None:
+                data = ev.get("data")
+                self.shutdown = str(data.get("reason", "")) if isinstance(
+                    data, dict) else ""
+
+    def _check_serial(self) -> None:
+        try:
+            size = self.serial.stat().st_size
+        except OSError:
+            return
+        if size > self.cfg.output_cap_bytes and self.outcome is None:
+            self.outcome = "flood"
+        if self.first_ktap is None and size > self.scanned:
+            self._scan_for_ktap(size)
+
+    def _scan_for_ktap(self, size: int) -> None:
+        start = max(0, self.scanned - len(KTAP_MARK))
+        with open(self.serial, "rb") as f:
+            f.seek(start)
+            if KTAP_MARK in f.read(size - start):
+                self.first_ktap = time.monotonic()
+        self.scanned = size
+
+    def _result(self, cmdline: str, status: int | None) -> Boot:
+        data = self._read_log()
+        stderr = _qemu_stderr(self.tmp / "qemu.stderr")
+        if self.first_ktap is None and KTAP_MARK in data:
+            self.first_ktap = time.monotonic()
+        outcome = self.outcome or classify(status, self.shutdown, stderr)
+        ms = (time.monotonic() - self.t0) * 1000
+        ktap_ms = (self.first_ktap - self.t0) * 1000 if self.first_ktap else None
+        return Boot(cmdline, outcome, status, data.decode("utf-8", "replace"),
+                    stderr, ms, ktap_ms)
+
+    def _read_log(self) -> bytes:
+        try:
+            data = self.serial.read_bytes()
+        except OSError:
+            return b""
+        if len(data) > self.cfg.output_cap_bytes:
+            self.outcome = self.outcome or "flood"
+            data = data[:self.cfg.output_cap_bytes]
+        return data
+
+
+def classify(status: int | None, shutdown: str | None, stderr: str) -> str:
+    """The outcome of a QEMU that exited by itself with this status."""
+    if status == EXIT_FINISHED:
+        return "finished"
+    if status == EXIT_PANIC:
+        return "panic"
+    if status == 0:
+        return {"guest-reset": "triple-fault",
+                "guest-shutdown": "poweroff"}.get(shutdown or "", "bad-exit-0")
+    if status == 1 and stderr:
+        return "qemu-error"
+    if status is not None and status < 0:
+        return f"signal-{-status}"
+    return f"bad-exit-{status}"
+
+
+def _qemu_stderr(path: Path) -> str:
+    """QEMU's messages, without its note that it waits for our socket."""
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    lines = [ln for ln in text.splitlines()
+             if ln.strip() and "QEMU waiting for connection" not in ln]
+    return "\n".join(lines)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> None:
+    """Make sure QEMU is gone: terminate, then kill, and always wait."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def pick_free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def exec_interactive(argv: list[str]) -> None:
+    """Replace this process with QEMU (vmrun); never returns on success."""
+    try:
+        os.execv(argv[0], argv)
+    except OSError as e:
+        raise GraderError(f"cannot run {argv[0]}: {e}") from None

@@ -1,0 +1,89 @@
+/*
+ * cpu.c — the boot CPU's GDT and TSS.
+ *
+ * Long mode ignores segment bases and limits for code and data, but the
+ * CPU still needs descriptors: CS selects 64-bit mode and the privilege
+ * level, and the TSS holds the stack the CPU switches to on a trap from
+ * ring 3 (rsp0) and the interrupt stacks (ist[]) that lab 1 uses for #DF,
+ * NMI and #MC.
+ */
+#include <cpu.h>
+#include <kernel.h>
+#include <kstring.h>
+
+#define SEG_P (1UL << 47)
+#define SEG_S (1UL << 44) /* code or data, not a system descriptor */
+#define SEG_CODE (1UL << 43)
+#define SEG_RW (1UL << 41) /* readable code / writable data */
+#define SEG_L (1UL << 53)  /* 64-bit code */
+#define SEG_DB (1UL << 54) /* 32-bit default size */
+#define SEG_G (1UL << 55)
+#define SEG_DPL(d) ((uint64_t)(d) << 45)
+#define SEG_LIMIT_MAX (0xffffUL | (0xfUL << 48))
+#define TSS_TYPE_AVAIL (0x9UL << 40)
+
+struct tss64 boot_tss;
+static char boot_rsp0_stack[KSTACK_SIZE] __attribute__((aligned(16)));
+/* The IST stacks: #DF, NMI and #MC (trap.h's IST_* are 1-based). */
+static char boot_ist_stack[3][4096] __attribute__((aligned(16)));
+
+static uint64_t gdt[8] __attribute__((aligned(16)));
+
+static void gdt_set_tss(uint64_t *slot, struct tss64 *tss)
+{
+	uint64_t base = (uint64_t)tss;
+	uint64_t limit = sizeof(*tss) - 1;
+
+	slot[0] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
+		  TSS_TYPE_AVAIL | SEG_P | (((base >> 24) & 0xff) << 56);
+	slot[1] = base >> 32;
+}
+
+static void gdt_build(void)
+{
+	uint64_t code = SEG_P | SEG_S | SEG_CODE | SEG_RW | SEG_G |
+			SEG_LIMIT_MAX;
+	uint64_t data = SEG_P | SEG_S | SEG_RW | SEG_G | SEG_DB |
+			SEG_LIMIT_MAX;
+
+	gdt[0] = 0;
+	gdt[KCS_SEL >> 3] = code | SEG_L | SEG_DPL(0);
+	gdt[KDS_SEL >> 3] = data | SEG_DPL(0);
+	gdt[0x18 >> 3] = code | SEG_DB | SEG_DPL(3);
+	gdt[UDS_SEL >> 3] = data | SEG_DPL(3);
+	gdt[UCS_SEL >> 3] = code | SEG_L | SEG_DPL(3);
+	gdt_set_tss(&gdt[TSS_SEL >> 3], &boot_tss);
+}
+
+static void gdt_load(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) desc = { sizeof(gdt) - 1, (uint64_t)gdt };
+
+	__asm__ volatile("lgdt %0\n\t"
+			 "pushq %1\n\t"
+			 "leaq 1f(%%rip), %%rax\n\t"
+			 "pushq %%rax\n\t"
+			 "lretq\n"
+			 "1:\n\t"
+			 "movw %w2, %%ds\n\t"
+			 "movw %w2, %%es\n\t"
+			 "movw %w2, %%ss\n\t"
+			 :
+			 : "m"(desc), "i"(KCS_SEL), "r"(KDS_SEL)
+			 : "rax", "memory");
+	__asm__ volatile("ltr %w0" : : "r"(TSS_SEL));
+}
+
+void cpu_init(void)
+{
+	memset(&boot_tss, 0, sizeof(boot_tss));
+	boot_tss.rsp[0] = (uint64_t)(boot_rsp0_stack + sizeof(boot_rsp0_stack));
+	for (size_t i = 0; i < ARRAY_SIZE(boot_ist_stack); i++)
+		boot_tss.ist[i] = (uint64_t)(boot_ist_stack[i] + 4096);
+	boot_tss.iomap_base = sizeof(boot_tss); /* no I/O bitmap */
+	gdt_build();
+	gdt_load();
+}

@@ -1,0 +1,157 @@
+/*
+ * lapic.c — the local APIC: enable it, calibrate and run its timer, EOI.
+ *
+ * The timer counts down from an initial count at the bus clock divided by
+ * a divider, and raises its LVT vector at zero (then reloads, in periodic
+ * mode). Its rate is not architectural, so it is measured against the PIT,
+ * whose 1.193182 MHz is: channel 2 counts down 10 ms while the APIC timer
+ * runs free. Under QEMU's -icount both run on virtual time, so the result
+ * is the same on every run.
+ */
+#include <boot.h>
+#include <kernel.h>
+#include <lapic.h>
+#include <trap.h>
+#include <x86.h>
+
+#define LAPIC_PA 0xfee00000UL
+#define LAPIC_ID 0x020
+#define LAPIC_TPR 0x080
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_TIMER_INIT 0x380
+#define LAPIC_TIMER_CUR 0x390
+#define LAPIC_TIMER_DIV 0x3e0
+
+#define SVR_ENABLE 0x100
+#define LVT_MASKED 0x10000
+#define LVT_PERIODIC 0x20000
+#define DIV_BY_16 0x3
+
+#define PIC1 0x20
+#define PIC2 0xa0
+#define PIC_REMAP_BASE 0x20 /* anywhere clear of the exceptions */
+
+#define PIT_HZ 1193182UL
+#define PIT_CH2 0x42
+#define PIT_CMD 0x43
+#define PIT_GATE 0x61
+#define CALIBRATE_MS 10
+
+static volatile uint32_t *lapic;
+static uint64_t timer_hz;
+static volatile uint64_t ticks;
+
+static uint32_t lapic_read(unsigned reg)
+{
+	return lapic[reg / 4];
+}
+
+static void lapic_write(unsigned reg, uint32_t v)
+{
+	lapic[reg / 4] = v;
+	(void)lapic_read(LAPIC_ID); /* wait for the write to land */
+}
+
+/* Let PIT channel 2 count down ms milliseconds; returns when it is done. */
+static void pit_wait_start(unsigned ms)
+{
+	uint32_t count = (uint32_t)(PIT_HZ * ms / 1000);
+	uint8_t gate = inb(PIT_GATE) & ~0x03; /* gate low, speaker off */
+
+	outb(PIT_GATE, gate);
+	outb(PIT_CMD, 0xb0); /* channel 2, lo/hi byte, mode 0, binary */
+	outb(PIT_CH2, (uint8_t)count);
+	outb(PIT_CH2, (uint8_t)(count >> 8));
+	outb(PIT_GATE, gate | 0x01); /* a rising gate starts the count */
+}
+
+static bool pit_done(void)
+{
+	return (inb(PIT_GATE) & 0x20) != 0; /* OUT2 goes high at zero */
+}
+
+static void lapic_calibrate(void)
+{
+	uint32_t left;
+
+	lapic_write(LAPIC_TIMER_DIV, DIV_BY_16);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | T_LAPIC_TIMER);
+	pit_wait_start(CALIBRATE_MS);
+	lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
+	while (!pit_done())
+		;
+	left = lapic_read(LAPIC_TIMER_CUR);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	timer_hz = (uint64_t)(0xffffffffU - left) * (1000 / CALIBRATE_MS);
+}
+
+/*
+ * The firmware QEMU runs before a PVH entry leaves the legacy 8259 PICs
+ * in their real-mode layout: IRQ 0-7 on vectors 8-15, on top of the CPU's
+ * exceptions (the PIT's IRQ 0 would look like a #DF). Move them to
+ * 0x20-0x2f and mask every line: the local APIC delivers everything this
+ * kernel uses.
+ */
+static void pic_disable(void)
+{
+	outb(PIC1, 0x11); /* ICW1: initialise, ICW4 follows */
+	outb(PIC2, 0x11);
+	outb(PIC1 + 1, PIC_REMAP_BASE);     /* ICW2: vector base */
+	outb(PIC2 + 1, PIC_REMAP_BASE + 8);
+	outb(PIC1 + 1, 0x04); /* ICW3: the slave is on IRQ 2 */
+	outb(PIC2 + 1, 0x02);
+	outb(PIC1 + 1, 0x01); /* ICW4: 8086 mode */
+	outb(PIC2 + 1, 0x01);
+	outb(PIC1 + 1, 0xff); /* OCW1: mask all */
+	outb(PIC2 + 1, 0xff);
+}
+
+void lapic_init(void)
+{
+	pic_disable();
+	lapic = kpm_map_mmio(LAPIC_PA);
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, SVR_ENABLE | T_SPURIOUS);
+	lapic_calibrate();
+	kprintf("lapic: timer %lu Hz after /16\n", timer_hz);
+}
+
+void lapic_timer_start(unsigned hz)
+{
+	lapic_write(LAPIC_TIMER_DIV, DIV_BY_16);
+	lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | T_LAPIC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, (uint32_t)(timer_hz / hz));
+}
+
+void lapic_timer_stop(void)
+{
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | T_LAPIC_TIMER);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+}
+
+void lapic_tick(void)
+{
+	ticks++;
+}
+
+void lapic_eoi(void)
+{
+	lapic_write(LAPIC_EOI, 0);
+}
+
+uint64_t lapic_ticks(void)
+{
+	return ticks;
+}
+
+uint64_t lapic_timer_hz(void)
+{
+	return timer_hz;
+}
+
+uint32_t lapic_timer_current(void)
+{
+	return lapic_read(LAPIC_TIMER_CUR);
+}

@@ -1,0 +1,357 @@
+"""Reports: the readable table, JSON, JUnit XML and Gradescope results.json.
+
+The table is coloured only when stdout is a terminal and NO_COLOR is unset
+(https://no-color.org: any non-empty value turns colour off). Every test
+that did not pass is followed by its diagnostics, the end of the log if it
+crashed, and a one-line command that reruns it alone, with or without gdb.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import GraderError
+from .job import Grade
+from .score import TestScore
+
+COLORS = {"pass": "32", "fail": "31", "crashed": "31", "skip": "33",
+          "missing": "33", "unexpected": "35"}
+
+
+@dataclass(frozen=True)
+class Style:
+    color: bool = False
+    verbose: bool = False
+    repro_tree: Path | None = None   # where reruns run; None: "your tree"
+
+
+def use_color(stream: TextIO, environ: dict[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR", ""):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _paint(text: str, code: str, style: Style) -> str:
+    return f"\033[{code}m{text}\033[0m" if style.color else text
+
+
+def fmt_points(x: float) -> str:
+    """5 -> "5", 2.5 -> "2.5"."""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def lab_label(lab: int | None) -> str:
+    if lab is None:
+        return "-"
+    return "kit" if lab == 0 else str(lab)
+
+
+# -- the table ---------------------------------------------------------------
+
+def table(g: Grade, style: Style) -> str:
+    """The whole readable report for one grade."""
+    out = [_headline(g)]
+    if not g.build.ok:
+        out += _build_failure(g)
+    out += _rows(g, style) + [""] + _totals(g)
+    shown: dict[int, str] = {}      # boot -> the test whose excerpt shows it
+    for t in g.score.tests:
+        if style.verbose or not t.passed:
+            out += _details(g, t, style, shown)
+    return "\n".join(out) + "\n"
+
+
+def _headline(g: Grade) -> str:
+    boots = len(g.boots)
+    return (f"vmlab: {g.target.label}, seed {g.seed}: "
+            f"{boots} boot{'s' if boots != 1 else ''}, {g.seconds:.1f} s")
+
+
+def _build_failure(g: Grade) -> list[str]:
+    lines = [f"the kernel did not build (make exit {g.build.status}); "
+             "every test scores 0. The end of make's output:"]
+    return lines + [f"  | {ln}" for ln in g.build.tail] + [""]
+
+
+def _rows(g: Grade, style: Style) -> list[str]:
+    width = max([len(t.name) for t in g.score.tests] + [4])
+    rows = [f"  {'test':<{width}}  lab  points  status"]
+    for t in g.score.tests:
+        pts = f"{fmt_points(t.points)}/{fmt_points(t.max_points)}"
+        status = _paint(t.label, COLORS.get(t.status, "0"), style)
+        rows.append(f"  {t.name:<{width}}  {lab_label(t.lab):<3}  "
+                    f"{pts:>6}  {status}")
+    return rows
+
+
+def _totals(g: Grade) -> list[str]:
+    lines = []
+    for lt in g.score.labs():
+        lines.append(f"  {lt.label:<6} {lt.passed:>3}/{lt.total:<3} tests  "
+                     f"{fmt_points(lt.points):>5}/{fmt_points(lt.max_points)}"
+                     " points")
+    s = g.score
+    lines.append(f"  {'total':<6} {s.passed:>3}/{len(s.graded):<3} tests  "
+                 f"{fmt_points(s.points):>5}/{fmt_points(s.max_points)} points")
+    if s.unexpected:
+        lines.append(f"  {len(s.unexpected)} unexpected test(s): reported by "
+                     "the kernel but not in the spec (0 points)")
+    return lines
+
+
+def _details(g: Grade, t: TestScore, style: Style,
+             shown: dict[int, str] | None = None) -> list[str]:
+    """A test's diagnostics, its crash and its rerun command. With shown,
+    a boot's log excerpt is printed once and later tests point to it."""
+    head = _paint(f"--- {t.name}: {t.label}", COLORS.get(t.status, "0"), style)
+    out = ["", head]
+    if t.reason:
+        out.append(f"    reason: {t.reason}")
+    out += [f"    {ln}" for ln in t.lines]
+    if t.crash is not None:
+        out += _crash_lines(t, shown)
+    if g.build.ok and not t.passed:
+        run, gdb = repro(g, t.name, style.repro_tree)
+        out.append(f"    rerun: {run}    (with gdb: {gdb})")
+    return out
+
+
+def _crash_lines(t: TestScore, shown: dict[int, str] | None) -> list[str]:
+    crash = t.crash
+    assert crash is not None
+    out = []
+    if crash.panic and crash.panic not in t.lines:
+        out.append(f"    {crash.panic}")
+    if crash.stderr and crash.outcome == "qemu-error":
+        out += [f"    qemu: {ln}" for ln in crash.stderr.splitlines()]
+    if shown is not None and t.boot is not None and t.boot in shown:
+        return out + [f"    the end of the serial log: as for {shown[t.boot]}"]
+    if shown is not None and t.boot is not None:
+        shown[t.boot] = t.name
+    out.append(f"    the end of the serial log ({len(crash.excerpt)} lines):")
+    return out + [f"      | {ln}" for ln in crash.excerpt]
+
+
+def repro(g: Grade, name: str, tree: Path | None) -> tuple[str, str]:
+    """The commands that rerun one test alone, without and with gdb."""
+    make = "make"
+    if tree is not None:
+        here = Path.cwd().resolve()
+        if tree.resolve() != here:
+            make += f" -C {_shortest(tree)}"
+    extra = "".join(f" {k}={v}" for k, v in g.target.make_vars().items())
+    args = f"{extra} KTEST={name} SEED={g.seed}"
+    return f"{make} qemu{args}", f"{make} qemu-gdb{args}"
+
+
+def _shortest(path: Path) -> str:
+    absolute = str(path.resolve())
+    try:
+        rel = os.path.relpath(absolute)
+    except ValueError:
+        return absolute
+    return rel if len(rel) < len(absolute) else absolute
+
+
+# -- several grades ----------------------------------------------------------
+
+def scoreboard(grades: list[Grade]) -> str:
+    """--all: one line per lab: tests, points, boots, seconds."""
+    lines = [f"{'target':<26} {'tests':>9} {'points':>11} {'boots':>6} "
+             f"{'seconds':>8}"]
+    for g in grades:
+        s = g.score
+        tests = f"{s.passed}/{len(s.graded)}"
+        pts = f"{fmt_points(s.points)}/{fmt_points(s.max_points)}"
+        build = "" if g.build.ok else "  (build failed)"
+        lines.append(f"{g.target.label:<26} {tests:>9} {pts:>11} "
+                     f"{len(g.boots):>6} {g.seconds:>8.1f}{build}")
+    return "\n".join(lines) + "\n"
+
+
+def bench(g: Grade) -> str:
+    """--bench: per boot, wall ms to the first KTAP line and in total."""
+    runs = len(g.bench)
+    lines = [f"bench: {g.target.label}: build {g.build.seconds:.2f} s; "
+             f"boots: median of {runs} run{'s' if runs != 1 else ''}",
+             f"  {'first KTAP ms':>13} {'total ms':>9}  command line"]
+    for i, boot in enumerate(g.bench[0] if g.bench else []):
+        same = [r[i] for r in g.bench if i < len(r)]
+        ktap = [b.first_ktap_ms for b in same if b.first_ktap_ms is not None]
+        first = f"{statistics.median(ktap):.0f}" if ktap else "-"
+        total = statistics.median(b.wall_ms for b in same)
+        lines.append(f"  {first:>13} {total:>9.0f}  {boot.cmdline}")
+    return "\n".join(lines) + "\n"
+
+
+# -- JSON --------------------------------------------------------------------
+
+def to_json(g: Grade, repro_tree: Path | None = None) -> dict[str, Any]:
+    """The grade as plain data (schema "vmlab-grade/1")."""
+    s = g.score
+    return {
+        "schema": "vmlab-grade/1",
+        "target": {"label": g.target.label, "tree": str(g.target.tree),
+                   "lab": g.target.lab, "sol": g.target.sol,
+                   "hidden": g.target.hidden, "only": list(g.target.only)},
+        "seed": g.seed,
+        "build": {"ok": g.build.ok, "status": g.build.status,
+                  "seconds": round(g.build.seconds, 3),
+                  "tail": g.build.tail if not g.build.ok else []},
+        "score": s.points, "max_score": s.max_points,
+        "passed": s.passed, "total": len(s.graded), "full": s.full,
+        "labs": [{"lab": lt.lab, "label": lt.label, "score": lt.points,
+                  "max_score": lt.max_points, "passed": lt.passed,
+                  "total": lt.total} for lt in s.labs()],
+        "tests": [_test_json(g, t, repro_tree) for t in s.tests],
+        "boots": [_boot_json(b) for b in g.boots],
+        "seconds": round(g.seconds, 3),
+    }
+
+
+def _test_json(g: Grade, t: TestScore, tree: Path | None) -> dict[str, Any]:
+    crash = t.crash
+    rerun = repro(g, t.name, tree) if g.build.ok else None
+    return {"name": t.name, "lab": t.lab, "score": t.points,
+            "max_score": t.max_points, "hidden": t.hidden,
+            "status": t.status,
+            "outcome": crash.outcome if crash else None,
+            "panic": crash.panic if crash else None,
+            "reason": t.reason, "lines": t.lines,
+            "excerpt": crash.excerpt if crash else [],
+            "repro": list(rerun) if rerun else []}
+
+
+def _boot_json(b: Any) -> dict[str, Any]:
+    return {"cmdline": b.cmdline, "outcome": b.outcome,
+            "exit_status": b.exit_status, "wall_ms": round(b.wall_ms, 1),
+            "first_ktap_ms": (round(b.first_ktap_ms, 1)
+                              if b.first_ktap_ms is not None else None),
+            "log_bytes": len(b.log.encode("utf-8", "replace")),
+            "tmpdir": b.tmpdir}
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write a report file whole (via a temp file), making its directory."""
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except OSError as e:
+        raise GraderError(f"cannot write {path}: {e.strerror}") from None
+
+
+# -- JUnit XML ---------------------------------------------------------------
+
+def to_junit(grades: list[Grade]) -> str:
+    """One <testsuite> per grade; failures, errors (crashes) and skips."""
+    root = ET.Element("testsuites", name="vmlab")
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    for g in grades:
+        suite = _junit_suite(g)
+        root.append(suite)
+        for k in totals:
+            totals[k] += int(suite.get(k, "0"))
+    for k, v in totals.items():
+        root.set(k, str(v))
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _junit_suite(g: Grade) -> ET.Element:
+    suite = ET.Element("testsuite", name=g.target.label,
+                       time=f"{g.seconds:.3f}")
+    props = ET.SubElement(suite, "properties")
+    for k, v in (("score", g.score.points), ("max_score", g.score.max_points),
+                 ("seed", g.seed)):
+        ET.SubElement(props, "property", name=k, value=fmt_points(v))
+    counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
+    if not g.build.ok:
+        counts["errors"] += 1
+        case = ET.SubElement(suite, "testcase", classname="build",
+                             name="kernel")
+        ET.SubElement(case, "error", message="the kernel did not build",
+                      type="build").text = "\n".join(g.build.tail)
+        counts["tests"] += 1
+    for t in g.score.tests:
+        counts["tests"] += 1
+        kind = _junit_case(suite, t)
+        if kind:
+            counts[kind] += 1
+    for k, v in counts.items():
+        suite.set(k, str(v))
+    return suite
+
+
+def _junit_case(suite: ET.Element, t: TestScore) -> str | None:
+    """Add one <testcase>; return which counter it bumps, if any."""
+    classname, _, leaf = t.name.partition(".")
+    case = ET.SubElement(suite, "testcase", classname=classname,
+                         name=leaf or t.name)
+    body = "\n".join(t.lines + (t.crash.excerpt if t.crash else []))
+    if t.status == "pass":
+        return None
+    if t.status == "skip":
+        ET.SubElement(case, "skipped", message=t.reason or "skipped")
+        return "skipped"
+    if t.status in ("crashed", "missing"):
+        ET.SubElement(case, "error", message=t.label, type=t.status).text = body
+        return "errors"
+    ET.SubElement(case, "failure", message=t.label, type=t.status).text = body
+    return "failures"
+
+
+# -- Gradescope --------------------------------------------------------------
+
+def to_gradescope(g: Grade) -> dict[str, Any]:
+    """Gradescope's results.json: hidden tests show after publication."""
+    return {
+        "score": g.score.points,
+        "execution_time": int(round(g.seconds)),
+        "output": _gradescope_summary(g),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [_gradescope_test(g, t) for t in g.score.tests],
+    }
+
+
+def _gradescope_summary(g: Grade) -> str:
+    if not g.build.ok:
+        return ("The kernel did not build; every test scores 0. "
+                "The end of make's output:\n" + "\n".join(g.build.tail))
+    visible = [t for t in g.score.graded if not t.hidden]
+    passed = sum(t.passed for t in visible)
+    return (f"{g.target.label}, seed {g.seed}: {passed} of {len(visible)} "
+            "visible tests passed. Details are with each test.")
+
+
+def _gradescope_test(g: Grade, t: TestScore) -> dict[str, Any]:
+    style = Style(repro_tree=None, verbose=True)
+    detail = "\n".join(ln.strip() for ln in _details(g, t, style)[2:])
+    where = "unexpected" if t.lab is None else (
+        "kit" if t.lab == 0 else f"lab {t.lab}")
+    return {"name": f"{t.name} ({where})",
+            "score": t.points, "max_score": t.max_points,
+            "status": "passed" if t.passed else "failed",
+            "output": f"{t.label}\n{detail}".rstrip(),
+            "visibility": "after_published" if t.hidden else "visible"}
+
+
+def gradescope_error(message: str) -> dict[str, Any]:
+    """results.json for a submission that could not be graded at all."""
+    return {"score": 0, "output": message, "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": []}

@@ -1,0 +1,275 @@
+"""The lab spec: labs.json in solutions/, or the trimmed lab.json of a lab tree.
+
+One file says what every lab is (number, name, student files, QEMU shape), which
+files first appear in which lab, and every graded test (its lab, points,
+visibility, and what a test that ends the run must print). Everything that reads
+the spec goes through load(), so a malformed spec fails here with one line that
+names the file and the field, never later with a KeyError.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MAX_LAB = 7
+TEST_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$")
+MEM_SIZE = re.compile(r"^[1-9][0-9]*[MG]$")
+
+
+class SpecError(Exception):
+    """The spec file is missing, not JSON, or breaks the schema."""
+
+
+@dataclass(frozen=True)
+class QemuConfig:
+    machine: str = "q35"
+    cpu: str = "max"
+    icount_shift: int = 3
+    test_timeout_s: int = 10
+    wall_backstop_s: int = 120
+    output_cap_bytes: int = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Lab:
+    lab: int
+    name: str
+    title: str
+    smp: int
+    mem: str
+    student_files: tuple[str, ...]
+    host_tests: tuple[str, ...] = ()   # cmocka programs that test this lab
+
+    @property
+    def dirname(self) -> str:
+        """The lab tree's directory name under labs/, e.g. lab3-buddy."""
+        return f"lab{self.lab}-{self.name}"
+
+
+@dataclass(frozen=True)
+class FileRule:
+    """A file that exists only in trees for labs first..last (inclusive)."""
+    path: str
+    first: int
+    last: int = MAX_LAB
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    name: str                 # "suite.test", as the kernel reports it
+    lab: int                  # 0: kit infrastructure, present in every tree
+    points: float = 0
+    hidden: bool = False
+    expect_panic: str | None = None      # the run must end in this panic
+    expect_backtrace: str | None = None  # ...whose backtrace names this symbol
+
+    @property
+    def suite(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    @property
+    def ends_run(self) -> bool:
+        """True for a test that must boot alone because it ends the run."""
+        return self.expect_panic is not None
+
+
+@dataclass
+class Spec:
+    path: Path
+    qemu: QemuConfig
+    labs: dict[int, Lab]
+    files: dict[str, FileRule]
+    tests: list[TestSpec]
+    tree_lab: int | None = None   # set in a generated tree's lab.json
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def lab(self, n: int) -> Lab:
+        """The lab numbered n, or SpecError."""
+        if n not in self.labs:
+            raise SpecError(f"{self.path}: no lab {n} (have {sorted(self.labs)})")
+        return self.labs[n]
+
+    def tests_upto(self, n: int, hidden: bool) -> list[TestSpec]:
+        """Tests that a tree for lab n runs: labs 0..n, hidden ones only if asked."""
+        return [t for t in self.tests
+                if t.lab <= n and (hidden or not t.hidden)]
+
+    def test(self, name: str) -> TestSpec | None:
+        for t in self.tests:
+            if t.name == name:
+                return t
+        return None
+
+    def trimmed(self, n: int, hidden: bool) -> dict[str, Any]:
+        """The lab.json that the generated tree for lab n carries."""
+        lab = self.lab(n)
+        return {
+            "comment": f"Generated from solutions/labs.json for lab {n}; "
+                       "do not edit.",
+            "tree_lab": n,
+            "qemu": self.qemu.__dict__,
+            "labs": [_lab_to_json(lab)],
+            "files": {},
+            "tests": [_test_to_json(t) for t in self.tests_upto(n, hidden)],
+        }
+
+
+def _lab_to_json(lab: Lab) -> dict[str, Any]:
+    return {"lab": lab.lab, "name": lab.name, "title": lab.title,
+            "smp": lab.smp, "mem": lab.mem,
+            "student_files": list(lab.student_files),
+            "host_tests": list(lab.host_tests)}
+
+
+def _test_to_json(t: TestSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": t.name, "lab": t.lab, "points": t.points}
+    if t.hidden:
+        out["hidden"] = True
+    if t.expect_panic is not None:
+        out["expect_panic"] = t.expect_panic
+    if t.expect_backtrace is not None:
+        out["expect_backtrace"] = t.expect_backtrace
+    return out
+
+
+def load(path: str | Path) -> Spec:
+    """Read and validate a spec file; raise SpecError with one clear line."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SpecError(f"{path}: cannot read: {e}") from None
+    except json.JSONDecodeError as e:
+        raise SpecError(f"{path}:{e.lineno}: not valid JSON: {e.msg}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: top level must be an object")
+    return _parse(path, raw)
+
+
+def _parse(path: Path, raw: dict[str, Any]) -> Spec:
+    where = str(path)
+    qemu = _parse_qemu(where, raw.get("qemu", {}))
+    labs: dict[int, Lab] = {}
+    for i, item in enumerate(_list(where, raw, "labs")):
+        lab = _parse_lab(f"{where}: labs[{i}]", item)
+        if lab.lab in labs:
+            raise SpecError(f"{where}: lab {lab.lab} is listed twice")
+        labs[lab.lab] = lab
+    files: dict[str, FileRule] = {}
+    fraw = raw.get("files", {})
+    if not isinstance(fraw, dict):
+        raise SpecError(f"{where}: 'files' must be an object")
+    for fpath, rule in fraw.items():
+        files[fpath] = _parse_file_rule(f"{where}: files[{fpath!r}]", fpath, rule)
+    tests: list[TestSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(_list(where, raw, "tests")):
+        t = _parse_test(f"{where}: tests[{i}]", item)
+        if t.name in seen:
+            raise SpecError(f"{where}: test {t.name} is listed twice")
+        seen.add(t.name)
+        tests.append(t)
+    tree_lab = raw.get("tree_lab")
+    if tree_lab is not None and tree_lab not in labs:
+        raise SpecError(f"{where}: tree_lab {tree_lab!r} names no listed lab")
+    return Spec(path, qemu, labs, files, tests, tree_lab)
+
+
+def _list(where: str, raw: dict[str, Any], key: str) -> list[Any]:
+    val = raw.get(key)
+    if not isinstance(val, list):
+        raise SpecError(f"{where}: '{key}' must be a list")
+    return val
+
+
+def _get(where: str, obj: Any, key: str, typ: type | tuple[type, ...],
+         default: Any = ..., ) -> Any:
+    if not isinstance(obj, dict):
+        raise SpecError(f"{where}: must be an object")
+    if key not in obj:
+        if default is ...:
+            raise SpecError(f"{where}: missing '{key}'")
+        return default
+    val = obj[key]
+    if isinstance(val, bool) and typ is not bool and bool not in (
+            typ if isinstance(typ, tuple) else (typ,)):
+        raise SpecError(f"{where}: '{key}' has the wrong type")
+    if not isinstance(val, typ):
+        raise SpecError(f"{where}: '{key}' has the wrong type")
+    return val
+
+
+def _parse_qemu(where: str, raw: Any) -> QemuConfig:
+    d = QemuConfig()
+    w = f"{where}: qemu"
+    return QemuConfig(
+        machine=_get(w, raw, "machine", str, d.machine),
+        cpu=_get(w, raw, "cpu", str, d.cpu),
+        icount_shift=_get(w, raw, "icount_shift", int, d.icount_shift),
+        test_timeout_s=_get(w, raw, "test_timeout_s", int, d.test_timeout_s),
+        wall_backstop_s=_get(w, raw, "wall_backstop_s", int, d.wall_backstop_s),
+        output_cap_bytes=_get(w, raw, "output_cap_bytes", int,
+                              d.output_cap_bytes),
+    )
+
+
+def _parse_lab(where: str, raw: Any) -> Lab:
+    n = _get(where, raw, "lab", int)
+    if not 1 <= n <= MAX_LAB:
+        raise SpecError(f"{where}: lab number {n} is outside 1..{MAX_LAB}")
+    name = _get(where, raw, "name", str)
+    if not re.fullmatch(r"[a-z][a-z0-9]*", name):
+        raise SpecError(f"{where}: lab name {name!r} must be lower-case letters")
+    mem = _get(where, raw, "mem", str, "128M")
+    if not MEM_SIZE.match(mem):
+        raise SpecError(f"{where}: mem {mem!r} must look like 128M or 1G")
+    smp = _get(where, raw, "smp", int, 1)
+    if not 1 <= smp <= 16:
+        raise SpecError(f"{where}: smp {smp} is outside 1..16")
+    files = _get(where, raw, "student_files", list)
+    for f in files:
+        _check_relpath(where, f)
+    host = _get(where, raw, "host_tests", list, [])
+    for h in host:
+        if not isinstance(h, str) or not re.fullmatch(r"test_[a-z0-9_]+", h):
+            raise SpecError(f"{where}: host test {h!r} must be named test_*")
+    return Lab(n, name, _get(where, raw, "title", str, name), smp, mem,
+               tuple(files), tuple(host))
+
+
+def _parse_file_rule(where: str, fpath: str, raw: Any) -> FileRule:
+    _check_relpath(where, fpath)
+    first = _get(where, raw, "lab", int)
+    last = _get(where, raw, "last", int, MAX_LAB)
+    if not 1 <= first <= last <= MAX_LAB:
+        raise SpecError(f"{where}: need 1 <= lab <= last <= {MAX_LAB}")
+    return FileRule(fpath, first, last, _get(where, raw, "hidden", bool, False))
+
+
+def _parse_test(where: str, raw: Any) -> TestSpec:
+    name = _get(where, raw, "name", str)
+    if not TEST_NAME.match(name):
+        raise SpecError(f"{where}: test name {name!r} must be suite.test")
+    lab = _get(where, raw, "lab", int)
+    if not 0 <= lab <= MAX_LAB:
+        raise SpecError(f"{where}: lab {lab} is outside 0..{MAX_LAB}")
+    points = _get(where, raw, "points", (int, float), 0)
+    if points < 0:
+        raise SpecError(f"{where}: points must not be negative")
+    return TestSpec(name, lab, points,
+                    _get(where, raw, "hidden", bool, False),
+                    _get(where, raw, "expect_panic", str, None),
+                    _get(where, raw, "expect_backtrace", str, None))
+
+
+def _check_relpath(where: str, p: Any) -> None:
+    if (not isinstance(p, str) or not p or p.startswith("/")
+            or ".." in p.split("/") or "\\" in p):
+        raise SpecError(f"{where}: {p!r} must be a relative path inside the tree")

@@ -1,0 +1,212 @@
+"""Boot planning: which boots a grade needs, and what each test's fate was.
+
+A grade is a few boots of the same kernel:
+  - the main boot runs every selected test with one glob per suite
+    (ktest=boot.*,trap.*), so a test the kernel has but the spec lacks still
+    shows up (as "unexpected");
+  - if it ends abnormally (panic, watchdog, triple fault, flood...), the test
+    that was running -- the last "# RUN" without a result -- is blamed with
+    that outcome, and the kernel is booted again with kresume=THAT.TEST to run
+    the rest; a boot that dies before any "# RUN" ends the chain, and every
+    test still unreported is crashed with its outcome;
+  - a test that must end the run (expect_panic in the spec; KTEST_EXPLICIT in
+    the kernel, so no glob selects it) boots alone with ktest=ITS.NAME.
+Boots are requested through a callable, so tests can replay recorded logs.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from . import ktap
+from .qemu import Boot, kernel_cmdline
+from .spec import TestSpec
+
+EXCERPT_LINES = 30
+NO_RESULT = "no-result"     # planned or announced, yet never reported
+
+BootFn = Callable[[str], Boot]      # kernel command line -> finished boot
+
+
+@dataclass
+class Crash:
+    """Why a test has no result: how its boot ended, and what it printed."""
+    outcome: str
+    panic: str | None
+    excerpt: list[str]
+    stderr: str = ""
+
+
+@dataclass
+class TestRun:
+    """What the boots say about one test."""
+    name: str
+    status: str                 # pass, fail, skip or crashed
+    lines: list[str] = field(default_factory=list)
+    directive: str | None = None
+    reason: str = ""
+    crash: Crash | None = None
+    boot: int = 0               # index of the boot that decided it
+
+
+@dataclass
+class RunResult:
+    runs: dict[str, TestRun]
+    boots: list[Boot]
+
+
+def suite_globs(tests: list[TestSpec]) -> list[str]:
+    """One glob per suite of the tests a main boot runs, in spec order."""
+    suites: list[str] = []
+    for t in tests:
+        if not t.ends_run and t.suite not in suites:
+            suites.append(t.suite)
+    return [f"{s}.*" for s in suites]
+
+
+def run_all(boot_fn: BootFn, tests: list[TestSpec], seed: int,
+            only: tuple[str, ...] = ()) -> RunResult:
+    """Run the main chain and every alone-boot, side by side."""
+    chain = [t.name for t in tests if not t.ends_run]
+    alone = [t for t in tests if t.ends_run]
+    globs = list(only) if only else suite_globs(tests)
+    with ThreadPoolExecutor(max_workers=1 + len(alone)) as pool:
+        main = (pool.submit(run_chain, boot_fn, globs, seed, chain)
+                if chain else None)
+        singles = [pool.submit(run_alone, boot_fn, t, seed) for t in alone]
+        result = main.result() if main else RunResult({}, [])
+        for fut in singles:
+            _add_alone(result, *fut.result())
+    return result
+
+
+def _add_alone(result: RunResult, run: TestRun | None, boot: Boot) -> None:
+    result.boots.append(boot)
+    if run is not None:
+        run.boot = len(result.boots) - 1
+        result.runs[run.name] = run
+
+
+def run_chain(boot_fn: BootFn, globs: list[str], seed: int,
+              expected: list[str]) -> RunResult:
+    """The main boot and its resumes, until the report is complete."""
+    result = RunResult({}, [])
+    resume: str | None = None
+    for _ in range(len(expected) + 1):
+        boot = boot_fn(kernel_cmdline(globs, seed, resume))
+        result.boots.append(boot)
+        log = ktap.parse(boot.log)
+        resume = _absorb(result, log, boot, expected)
+        if resume is None:
+            return result
+    _crash_rest(result, expected, boot, log)    # out of resumes
+    return result
+
+
+def _absorb(result: RunResult, log: ktap.KtapLog, boot: Boot,
+            expected: list[str]) -> str | None:
+    """Take in one boot of the chain; the test to resume after, if any."""
+    idx = len(result.boots) - 1
+    for name, res in log.results.items():
+        if name not in result.runs:
+            result.runs[name] = _from_result(res, idx)
+    blame = log.running
+    if boot.ended_cleanly:
+        if blame is not None:
+            result.runs[blame] = _crashed(blame, boot, log, idx, NO_RESULT)
+        _plan_deficits(result, log, expected, boot)
+        return None
+    if blame is None or blame in result.runs:   # no test, or no progress
+        _crash_rest(result, expected, boot, log)
+        return None
+    result.runs[blame] = _crashed(blame, boot, log, idx, boot.outcome)
+    return blame
+
+
+def _from_result(res: ktap.TestResult, idx: int) -> TestRun:
+    return TestRun(res.name, res.status, list(res.lines), res.directive,
+                   res.reason, None, idx)
+
+
+def _crashed(name: str, boot: Boot, log: ktap.KtapLog, idx: int,
+             outcome: str) -> TestRun:
+    lines = list(log.running_lines) if log.running == name else []
+    return TestRun(name, "crashed", lines, crash=_crash(boot, log, outcome),
+                   boot=idx)
+
+
+def _crash(boot: Boot, log: ktap.KtapLog, outcome: str) -> Crash:
+    panic = log.panic.line if log.panic is not None else None
+    return Crash(outcome, panic, excerpt(boot.log), boot.stderr)
+
+
+def excerpt(text: str, n: int = EXCERPT_LINES) -> list[str]:
+    """The last n lines of a log (none for an empty log)."""
+    return text.rstrip("\n").split("\n")[-n:] if text.strip() else []
+
+
+def _crash_rest(result: RunResult, expected: list[str], boot: Boot,
+                log: ktap.KtapLog) -> None:
+    """The boot died outside any test: everything unreported crashed."""
+    idx = len(result.boots) - 1
+    for name in expected:
+        if name not in result.runs:
+            result.runs[name] = TestRun(
+                name, "crashed", crash=_crash(boot, log, boot.outcome),
+                boot=idx)
+
+
+def _plan_deficits(result: RunResult, log: ktap.KtapLog,
+                   expected: list[str], boot: Boot) -> None:
+    """A suite planned more tests than it reported: its silent ones crashed."""
+    idx = len(result.boots) - 1
+    for name in expected:
+        plan = log.suites.get(name.split(".", 1)[0])
+        if name not in result.runs and plan is not None and plan.deficit:
+            result.runs[name] = _crashed(name, boot, log, idx, NO_RESULT)
+
+
+def run_alone(boot_fn: BootFn, t: TestSpec, seed: int
+              ) -> tuple[TestRun | None, Boot]:
+    """Boot a test that ends the run on its own, and judge its panic."""
+    boot = boot_fn(kernel_cmdline([t.name], seed))
+    return judge_alone(t, boot, ktap.parse(boot.log)), boot
+
+
+def judge_alone(t: TestSpec, boot: Boot, log: ktap.KtapLog) -> TestRun | None:
+    """Pass only on the expected panic, raised by this test; None: missing."""
+    ran = t.name in log.runs or t.name in log.results
+    if not ran:
+        if boot.ended_cleanly:
+            return None
+        return TestRun(t.name, "crashed", crash=_crash(boot, log, boot.outcome))
+    if boot.outcome == "finished":
+        return _returned(t, log)
+    panic = log.panic
+    if boot.outcome != "panic" or panic is None or panic.test != t.name:
+        return _crashed(t.name, boot, log, 0, boot.outcome)
+    problems = _panic_problems(t, panic)
+    lines = list(log.running_lines) + [panic.line] + panic.trace_lines
+    return TestRun(t.name, "fail" if problems else "pass", lines + problems)
+
+
+def _returned(t: TestSpec, log: ktap.KtapLog) -> TestRun:
+    res = log.results.get(t.name)
+    lines = list(res.lines) if res else list(log.running_lines)
+    return TestRun(t.name, "fail", lines + [
+        f"expected a panic containing {t.expect_panic!r}, "
+        "but the test returned and the run finished"])
+
+
+def _panic_problems(t: TestSpec, panic: ktap.Panic) -> list[str]:
+    problems = []
+    if t.expect_panic is not None and t.expect_panic not in panic.line:
+        problems.append(f"expected a panic containing {t.expect_panic!r}")
+    sym = t.expect_backtrace
+    if sym is not None and sym not in panic.backtrace:
+        named = ", ".join(panic.backtrace) or "no function"
+        problems.append(f"expected the backtrace to name {sym}; "
+                        f"it names {named}")
+    return problems

@@ -1,0 +1,74 @@
+/*
+ * kpm.c — the boot direct map: every RAM range of the memory map is mapped
+ * at KPM_BASE + pa with 2 MiB pages, read-write and no-execute.
+ *
+ * This is deliberately simple. It writes PML4[256] of the boot page tables
+ * using page-table pages from a small static pool; lab 2 replaces all of the
+ * boot tables with ones built by the HAT.
+ */
+#include <kernel.h>
+#include <kstring.h>
+#include <memmap.h>
+#include <x86.h>
+
+#define PTE_P 0x1UL
+#define PTE_W 0x2UL
+#define PTE_PWT 0x8UL
+#define PTE_PCD 0x10UL
+#define PTE_PS 0x80UL
+#define PTE_NX (1UL << 63)
+#define PTE_ADDR 0x000ffffffffff000UL
+#define LARGE 0x200000UL
+#define KPM_POOL 16
+
+extern uint64_t boot_pml4[512];
+
+static uint64_t kpm_pool[KPM_POOL][512] __attribute__((aligned(4096)));
+static int kpm_pool_used;
+
+static uint64_t *kpm_table(uint64_t *entry)
+{
+	uint64_t *t;
+
+	if (*entry & PTE_P)
+		return (uint64_t *)(KERNBASE + (*entry & PTE_ADDR));
+	if (kpm_pool_used == KPM_POOL)
+		panic("kpm_table: out of boot page-table pages");
+	t = kpm_pool[kpm_pool_used++];
+	memset(t, 0, PAGESIZE);
+	*entry = kimage_pa(t) | PTE_P | PTE_W;
+	return t;
+}
+
+static void kpm_map_large(uint64_t pa, uint64_t attr)
+{
+	uint64_t va = KPM_BASE + pa;
+	uint64_t *pdpt = kpm_table(&boot_pml4[(va >> 39) & 511]);
+	uint64_t *pd = kpm_table(&pdpt[(va >> 30) & 511]);
+
+	pd[(va >> 21) & 511] = pa | PTE_P | PTE_W | PTE_PS | PTE_NX | attr;
+}
+
+void kpm_init(void)
+{
+	for (int i = 0; i < memmap_count; i++) {
+		const struct memseg *m = &memmap[i];
+		uint64_t pa, end;
+
+		if (m->type != MEM_RAM)
+			continue;
+		end = ROUNDUP(m->base + m->len, LARGE);
+		for (pa = ROUNDDOWN(m->base, LARGE); pa < end; pa += LARGE)
+			kpm_map_large(pa, 0);
+	}
+	write_cr3(read_cr3());
+}
+
+void *kpm_map_mmio(uint64_t pa)
+{
+	uint64_t base = ROUNDDOWN(pa, LARGE);
+
+	kpm_map_large(base, PTE_PCD | PTE_PWT);
+	__asm__ volatile("invlpg (%0)" : : "r"(KPM_BASE + base) : "memory");
+	return kpm_va(pa);
+}

@@ -1,0 +1,107 @@
+/*
+ * idt.c — the interrupt descriptor table.
+ *
+ * Design (read this before writing lab 1):
+ *
+ * 1. A gate is 16 bytes. It holds the 64-bit address of the handler (split
+ *    in three pieces: bits 0-15, 16-31 and 32-63), the code segment to
+ *    load (KCS_SEL), an IST index (0: stay on the current stack, or switch
+ *    to it if coming from ring 3; 1-7: always switch to TSS.ist[n-1]), the
+ *    gate type, the DPL and the present bit (Intel SDM Vol. 3A, 6.14.1).
+ *
+ *	 127            96 95            64
+ *	+----------------+----------------+
+ *	|    reserved    |  offset 63..32 |
+ *	+--------+-+--+-+----+-----+------+
+ *	| offset |P|DPL|0|type|00000| IST  |   bits 63..32
+ *	| 31..16 | |   | |    |     |      |
+ *	+--------+----------------+-------+
+ *	|    selector    |  offset 15..0  |   bits 31..0
+ *	+----------------+----------------+
+ *
+ * 2. Interrupt gates (type 0xE) clear RFLAGS.IF on entry; trap gates (0xF)
+ *    leave it alone. Use an interrupt gate wherever an interrupt arriving
+ *    before the handler has saved its state would do harm: every exception
+ *    that reads state the next fault would overwrite (#PF's CR2), the
+ *    aborts, and every hardware interrupt. Breakpoints and system calls are
+ *    trap gates: nothing is lost if an interrupt comes in.
+ *
+ * 3. DPL is the most privileged ring that may raise the vector with an INT
+ *    instruction. Hardware exceptions and interrupts ignore it. Only the
+ *    vectors ring 3 may call are DPL 3: #BP (int3) and T_SYSCALL.
+ *
+ * 4. #DF, NMI and #MC run on their own IST stacks: they must work when the
+ *    kernel stack itself is the problem.
+ */
+#include <cpu.h>
+#include <idt.h>
+#include <kernel.h>
+#include <kstring.h>
+#include <trap.h>
+
+static struct gate_desc idt[NVECTORS] __attribute__((aligned(16)));
+
+/* The stubs made by tools/mkvectors.py. */
+extern const uint64_t vectors[NVECTORS];
+
+void idt_gate_encode(struct gate_desc *g, uint64_t handler, uint16_t sel,
+		     int ist, int type, int dpl)
+{
+	g->off_lo = (uint16_t)handler;
+	g->sel = sel;
+	g->ist = (uint8_t)(ist & 7);
+	g->type_attr = (uint8_t)(GATE_P | (dpl & 3) << 5 | (type & 0xf));
+	g->off_mid = (uint16_t)(handler >> 16);
+	g->off_hi = (uint32_t)(handler >> 32);
+	g->reserved = 0;
+}
+
+/* The gate type, DPL and IST each vector needs (points 2-4 above). */
+static void gate_kind(int v, int *type, int *dpl, int *ist)
+{
+	*type = GATE_INTR;
+	*dpl = 0;
+	*ist = 0;
+	switch (v) {
+	case T_BPTFLT:
+	case T_SYSCALL:
+		*type = GATE_TRAP;
+		*dpl = 3;
+		break;
+	case T_DBLFLT:
+		*ist = IST_DF;
+		break;
+	case T_NMIFLT:
+		*ist = IST_NMI;
+		break;
+	case T_MCE:
+		*ist = IST_MC;
+		break;
+	}
+}
+
+void idt_init(void)
+{
+	for (int v = 0; v < NVECTORS; v++) {
+		int type, dpl, ist;
+
+		gate_kind(v, &type, &dpl, &ist);
+		idt_gate_encode(&idt[v], vectors[v], KCS_SEL, ist, type, dpl);
+	}
+	idt_load();
+}
+
+void idt_load(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) desc = { sizeof(idt) - 1, (uint64_t)idt };
+
+	__asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+const struct gate_desc *idt_gate(int vector)
+{
+	return &idt[vector];
+}
