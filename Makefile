@@ -31,7 +31,7 @@ test: deps
 	@$(MAKE) --no-print-directory -C solutions test
 
 bench: deps
-	@bash scripts/bench.sh
+	@$(PYTHON) scripts/bench.py
 
 doctor:
 	@bash scripts/doctor.sh
