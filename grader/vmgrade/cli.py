@@ -323,8 +323,11 @@ def _vmrun(argv: list[str], script: Path) -> int:
     print("vmrun: Ctrl-a x quits QEMU, Ctrl-a c switches to its monitor",
           file=sys.stderr)
     sys.stderr.flush()
-    qemu.exec_interactive(argv_q)
-    return 0
+    try:
+        return qemu.run_interactive(argv_q)
+    finally:
+        if port is not None:  # a stale port must not mislead `make gdb`
+            (args.kernel.resolve().parent / ".gdbport").unlink(missing_ok=True)
 
 
 def _gdb_port(kernel: Path) -> int:
@@ -334,8 +337,8 @@ def _gdb_port(kernel: Path) -> int:
         note.write_text(f"{port}\n", encoding="utf-8")
     except OSError as e:
         raise GraderError(f"cannot write {note}: {e.strerror}") from None
-    print(f"vmrun: QEMU waits for gdb on 127.0.0.1:{port}; attach with: "
-          f"gdb -ex 'target remote 127.0.0.1:{port}' {kernel}", file=sys.stderr)
+    print(f"vmrun: QEMU waits for gdb on 127.0.0.1:{port}; attach with "
+          f"'make gdb' in another terminal", file=sys.stderr)
     return port
 
 

@@ -35,10 +35,11 @@ counts the ACPI PM timer, see grader/tests/kernels/wdt_clock.S):
 from __future__ import annotations
 
 import json
-import os
 import select
 import shutil
+import signal
 import socket
+import sys
 import subprocess
 import tempfile
 import time
@@ -401,9 +402,30 @@ def pick_free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def exec_interactive(argv: list[str]) -> None:
-    """Replace this process with QEMU (vmrun); never returns on success."""
+INTERACTIVE_ENDINGS = {
+    "finished": (0, "the kernel finished its run"),
+    "panic": (1, "the kernel panicked"),
+    "bad-exit-0": (0, "QEMU exited with status 0: you quit it (Ctrl-a x), "
+                      "or the kernel triple-faulted"),
+}
+
+
+def run_interactive(argv: list[str]) -> int:
+    """Run QEMU on this terminal (vmrun); say how it ended, in words.
+
+    The status QEMU exits with is the kernel's isa-debug-exit code (33
+    after a finished run), which make would report as an error; this maps
+    it to 0 for a finished run and 1 for a panic, with one line.
+    """
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is QEMU's
     try:
-        os.execv(argv[0], argv)
+        status = subprocess.run(argv, check=False).returncode
     except OSError as e:
         raise GraderError(f"cannot run {argv[0]}: {e}") from None
+    finally:
+        signal.signal(signal.SIGINT, old)
+    outcome = classify(status, None, "")
+    code, words = INTERACTIVE_ENDINGS.get(
+        outcome, (1, f"QEMU ended with {outcome}"))
+    print(f"vmrun: {words} (QEMU exit status {status})", file=sys.stderr)
+    return code
