@@ -251,7 +251,16 @@ class HandinAndVmrun(Base):
 
     def vmrun(self, *argv: str) -> tuple[int, list[str], str]:
         seen: list[str] = []
-        with mock.patch.object(qemu, "exec_interactive", seen.extend), \
+        self.gdbport_during_run: str | None = None
+
+        def fake_run(argv_q: list[str]) -> int:
+            seen.extend(argv_q)
+            note = self.tmp / ".gdbport"
+            if note.exists():
+                self.gdbport_during_run = note.read_text().strip()
+            return 0
+
+        with mock.patch.object(qemu, "run_interactive", fake_run), \
                 mock.patch.object(qemu, "find_qemu", lambda: "qemu"):
             status, _, err = call(cli.vmrun_main, *argv)
         return status, seen, err
@@ -276,10 +285,25 @@ class HandinAndVmrun(Base):
                                        str(kernel))
         self.assertEqual(status, 0)
         self.assertNotIn("-append", argv)
-        port = (self.tmp / ".gdbport").read_text().strip()
+        port = self.gdbport_during_run
+        self.assertIsNotNone(port)
         self.assertIn(f"tcp:127.0.0.1:{port}", argv)
         self.assertIn("-S", argv)
-        self.assertIn(f"target remote 127.0.0.1:{port}", err)
+        self.assertIn(f"127.0.0.1:{port}", err)
+        # Bug: a port file left behind sends `make gdb` to a dead QEMU.
+        self.assertFalse((self.tmp / ".gdbport").exists())
+
+    def test_vmrun_maps_qemu_status_to_words(self) -> None:
+        # Bug: make reported the kernel's "finished" status 33 as an error.
+        for status, code, words in ((33, 0, "finished"), (35, 1, "panicked"),
+                                    (0, 0, "triple-faulted")):
+            with mock.patch.object(qemu.subprocess, "run",
+                                   lambda *a, **k: mock.Mock(returncode=status)):
+                err = io.StringIO()
+                with contextlib.redirect_stderr(err):
+                    got = qemu.run_interactive(["qemu"])
+            self.assertEqual(got, code)
+            self.assertIn(words, err.getvalue())
 
     def test_vmrun_missing_kernel(self) -> None:
         tree = fake_tree(self.tmp / "t")
