@@ -3,6 +3,8 @@
  * command line asks for.
  */
 #include <boot.h>
+#include <bootalloc.h>
+#include <hat.h>
 #include <cmdline.h>
 #include <cpu.h>
 #include <kernel.h>
@@ -40,7 +42,9 @@ void kmain(uint64_t start_info_pa)
 	kprintf("vmlab: lab %d, cmdline \"%s\"\n", LAB, boot_cmdline());
 	memmap_print();
 	kpm_init();
+	bootalloc_init();
 	lapic_init();
+	hat_kern_init();
 	run_tests(boot_cmdline());
 	platform_exit(EXIT_DONE);
 }
