@@ -67,6 +67,9 @@ class TestSpec:
     hidden: bool = False
     expect_panic: str | None = None      # the run must end in this panic
     expect_backtrace: str | None = None  # ...whose backtrace names this symbol
+    # A monitor test: lines typed at the monitor prompt, each with a regex
+    # its output must match. The grader appends "poweroff".
+    monitor: tuple[tuple[str, str], ...] | None = None
 
     @property
     def suite(self) -> str:
@@ -74,8 +77,8 @@ class TestSpec:
 
     @property
     def ends_run(self) -> bool:
-        """True for a test that must boot alone because it ends the run."""
-        return self.expect_panic is not None
+        """True for a test that must boot alone (it ends or owns the run)."""
+        return self.expect_panic is not None or self.monitor is not None
 
 
 @dataclass
@@ -134,6 +137,8 @@ def _test_to_json(t: TestSpec) -> dict[str, Any]:
         out["expect_panic"] = t.expect_panic
     if t.expect_backtrace is not None:
         out["expect_backtrace"] = t.expect_backtrace
+    if t.monitor is not None:
+        out["monitor"] = [{"send": s, "expect": e} for s, e in t.monitor]
     return out
 
 
@@ -266,7 +271,27 @@ def _parse_test(where: str, raw: Any) -> TestSpec:
     return TestSpec(name, lab, points,
                     _get(where, raw, "hidden", bool, False),
                     _get(where, raw, "expect_panic", str, None),
-                    _get(where, raw, "expect_backtrace", str, None))
+                    _get(where, raw, "expect_backtrace", str, None),
+                    _parse_monitor(where, raw.get("monitor")))
+
+
+def _parse_monitor(where: str, raw: Any) -> tuple[tuple[str, str], ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not raw:
+        raise SpecError(f"{where}: 'monitor' must be a non-empty list")
+    steps = []
+    for i, step in enumerate(raw):
+        w = f"{where}: monitor[{i}]"
+        send, expect = _get(w, step, "send", str), _get(w, step, "expect", str)
+        if "\n" in send or "\r" in send:
+            raise SpecError(f"{w}: 'send' is one line, without a newline")
+        try:
+            re.compile(expect)
+        except re.error as e:
+            raise SpecError(f"{w}: 'expect' is not a regex: {e}") from None
+        steps.append((send, expect))
+    return tuple(steps)
 
 
 def _check_relpath(where: str, p: Any) -> None:

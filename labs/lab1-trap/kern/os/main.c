@@ -3,12 +3,15 @@
  * command line asks for.
  */
 #include <boot.h>
+#include <bootalloc.h>
+#include <hat.h>
 #include <cmdline.h>
 #include <cpu.h>
 #include <kernel.h>
 #include <ktest.h>
 #include <lapic.h>
 #include <memmap.h>
+#include <monitor.h>
 #include <kstring.h>
 #include <platform.h>
 #include <trap.h>
@@ -16,16 +19,16 @@
 #define KTEST_GLOBS_MAX 1024
 
 /*
- * Run the tests the command line selects (all of them when ktest= is
- * absent), then power off. The exit status says the run finished; the
- * results are in the KTAP report.
+ * With ktest= on the command line, run the tests it selects and power off:
+ * the exit status says the run finished, the KTAP report says how. Without
+ * it, start the monitor.
  */
-static void run_tests(const char *cmdline)
+static void run_tests_or_monitor(const char *cmdline)
 {
 	char globs[KTEST_GLOBS_MAX], resume[128];
 
 	if (cmdline_get(cmdline, "ktest", globs, sizeof(globs)) < 0)
-		strlcpy(globs, "*", sizeof(globs));
+		monitor();
 	if (cmdline_get(cmdline, "kresume", resume, sizeof(resume)) < 0)
 		resume[0] = '\0';
 	ktest_run_all(globs, resume[0] != '\0' ? resume : NULL);
@@ -40,7 +43,9 @@ void kmain(uint64_t start_info_pa)
 	kprintf("vmlab: lab %d, cmdline \"%s\"\n", LAB, boot_cmdline());
 	memmap_print();
 	kpm_init();
+	bootalloc_init();
 	lapic_init();
-	run_tests(boot_cmdline());
+	hat_kern_init();
+	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);
 }

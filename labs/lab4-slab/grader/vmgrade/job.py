@@ -89,9 +89,9 @@ def _boots(target: Target, built: BuildResult, opts: Options,
     assert built.kernel is not None
     kernel = built.kernel
 
-    def boot(cmdline: str) -> Boot:
+    def boot(cmdline: str, typed: str | None = None) -> Boot:
         with slots:
-            return qemu.run_boot(machine, kernel, cmdline, opts.keep)
+            return qemu.run_boot(machine, kernel, cmdline, opts.keep, typed)
 
     return [run.run_all(boot, target.tests(), opts.seed, target.only)
             for _ in range(max(1, opts.repeat))]

@@ -3,6 +3,7 @@
  * and the register dump that BAD TRAP prints.
  */
 #include <kernel.h>
+#include <monitor.h>
 #include <trap.h>
 #include <x86.h>
 
@@ -86,4 +87,15 @@ void regs_print(const struct regs *rp)
 		rp->r_rsp);
 	kprintf("ss  %016lx cr2 %016lx cr3 %016lx\n", rp->r_ss, read_cr2(),
 		read_cr3());
+}
+
+MONCMD(intrstat, "", "how many times each vector has been taken")
+{
+	(void)argc, (void)argv;
+	kprintf("  vector  name                          count\n");
+	for (int v = 0; v < NVECTORS; v++)
+		if (intr_count[v] != 0)
+			kprintf("  %#6x  %-28s %6lu\n", v, trap_name((uint64_t)v),
+				intr_count[v]);
+	return 0;
 }

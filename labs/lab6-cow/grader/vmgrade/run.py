@@ -10,15 +10,19 @@ A grade is a few boots of the same kernel:
     the rest; a boot that dies before any "# RUN" ends the chain, and every
     test still unreported is crashed with its outcome;
   - a test that must end the run (expect_panic in the spec; KTEST_EXPLICIT in
-    the kernel, so no glob selects it) boots alone with ktest=ITS.NAME.
+    the kernel, so no glob selects it) boots alone with ktest=ITS.NAME;
+  - a monitor test boots alone without ktest=, so the kernel starts its
+    monitor; its lines arrive on the serial line as if typed, followed by
+    "poweroff", and each line's output must match its regex.
 Boots are requested through a callable, so tests can replay recorded logs.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 from . import ktap
 from .qemu import Boot, kernel_cmdline
@@ -27,7 +31,12 @@ from .spec import TestSpec
 EXCERPT_LINES = 30
 NO_RESULT = "no-result"     # planned or announced, yet never reported
 
-BootFn = Callable[[str], Boot]      # kernel command line -> finished boot
+MONITOR_PROMPT = "vmlab> "
+
+
+class BootFn(Protocol):
+    """Boot once: kernel command line (and typed serial input) -> Boot."""
+    def __call__(self, cmdline: str, typed: str | None = None) -> Boot: ...
 
 
 @dataclass
@@ -170,9 +179,43 @@ def _plan_deficits(result: RunResult, log: ktap.KtapLog,
 
 def run_alone(boot_fn: BootFn, t: TestSpec, seed: int
               ) -> tuple[TestRun | None, Boot]:
-    """Boot a test that ends the run on its own, and judge its panic."""
+    """Boot a test that owns its run, and judge how the run went."""
+    if t.monitor is not None:
+        typed = "".join(f"{send}\n" for send, _ in t.monitor) + "poweroff\n"
+        boot = boot_fn(kernel_cmdline(None, seed), typed)
+        return judge_monitor(t, boot), boot
     boot = boot_fn(kernel_cmdline([t.name], seed))
     return judge_alone(t, boot, ktap.parse(boot.log)), boot
+
+
+def monitor_outputs(log: str) -> list[tuple[str, str]]:
+    """(line typed, what it printed) for each prompt the monitor showed."""
+    chunks = log.replace("\r\n", "\n").split(MONITOR_PROMPT)[1:]
+    out = []
+    for chunk in chunks:
+        typed, _, printed = chunk.partition("\n")
+        out.append((typed, printed))
+    return out
+
+
+def judge_monitor(t: TestSpec, boot: Boot) -> TestRun:
+    """Pass if each typed line's output matched and the run powered off."""
+    assert t.monitor is not None
+    outputs = monitor_outputs(boot.log)
+    problems = []
+    for i, (send, expect) in enumerate(t.monitor):
+        printed = outputs[i][1] if i < len(outputs) else None
+        if printed is None:
+            problems.append(f"typed {send!r}: the monitor never answered")
+        elif not re.search(expect, printed, re.M):
+            problems.append(f"typed {send!r}: expected /{expect}/ in:")
+            problems += [f"  | {line}" for line in printed.splitlines()[:20]]
+    if not problems and boot.outcome == "finished":
+        return TestRun(t.name, "pass")
+    if boot.outcome != "finished":
+        crash = _crash(boot, ktap.parse(boot.log), boot.outcome)
+        return TestRun(t.name, "crashed", problems, crash=crash)
+    return TestRun(t.name, "fail", problems)
 
 
 def judge_alone(t: TestSpec, boot: Boot, log: ktap.KtapLog) -> TestRun | None:

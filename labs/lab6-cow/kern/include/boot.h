@@ -15,7 +15,14 @@ void pvh_init(uint64_t start_info_pa);
 /* Map all RAM at KPM_BASE (the direct map) in the boot page tables. */
 void kpm_init(void);
 
-/* Map the 2 MiB around device memory at pa into the direct map, uncached. */
+/*
+ * Map the device page at pa into the direct map, uncached, and record it
+ * so the kernel's HAT page tables map it too.
+ */
 void *kpm_map_mmio(uint64_t pa);
+
+#define KPM_MMIO_MAX 8
+extern uint64_t kpm_mmio[KPM_MMIO_MAX];
+extern int kpm_mmio_count;
 
 #endif /* BOOT_H */

@@ -35,6 +35,7 @@ counts the ACPI PM timer, see grader/tests/kernels/wdt_clock.S):
 from __future__ import annotations
 
 import json
+import os
 import select
 import shutil
 import signal
@@ -120,10 +121,15 @@ def base_argv(qemu: str, m: Machine, kernel: Path, cmdline: str) -> list[str]:
 
 
 def graded_argv(qemu: str, m: Machine, kernel: Path, cmdline: str,
-                tmp: Path) -> list[str]:
-    """A graded boot: serial to a file, QMP on a socket, start paused."""
+                tmp: Path, typed: bool = False) -> list[str]:
+    """A graded boot: serial to a file, QMP on a socket, start paused.
+
+    With typed, the serial line is QEMU's stdio instead: the supervisor
+    feeds stdin from a file of typed lines and sends stdout to the log.
+    """
+    serial = "stdio" if typed else "file:" + _opt(tmp / "serial.log")
     return base_argv(qemu, m, kernel, cmdline) + [
-        "-serial", "file:" + _opt(tmp / "serial.log"),
+        "-serial", serial,
         "-qmp", "unix:" + _opt(tmp / "qmp.sock") + ",server=on,wait=on",
         "-S"]
 
@@ -152,13 +158,19 @@ def make_tmpdir(prefix: str) -> Path:
 
 
 def run_boot(m: Machine, kernel: Path, cmdline: str,
-             keep: bool = False) -> Boot:
-    """Boot kernel once under supervision and say how it ended."""
+             keep: bool = False, typed: str | None = None) -> Boot:
+    """Boot kernel once under supervision and say how it ended.
+
+    typed, if given, is what arrives on the serial line (the monitor's
+    input), as if typed from the first instant.
+    """
     qemu = find_qemu()
     tmp = make_tmpdir("vmlab-boot-")
     try:
-        boot = _Supervisor(graded_argv(qemu, m, kernel, cmdline, tmp),
-                           tmp, m.qemu).run(cmdline)
+        if typed is not None:
+            (tmp / "typed.txt").write_text(typed, encoding="utf-8")
+        argv = graded_argv(qemu, m, kernel, cmdline, tmp, typed is not None)
+        boot = _Supervisor(argv, tmp, m.qemu).run(cmdline)
         boot.tmpdir = str(tmp) if keep else None
         return boot
     finally:
@@ -251,11 +263,15 @@ class _Supervisor:
     def run(self, cmdline: str) -> Boot:
         self.t0 = time.monotonic()
         deadline = self.t0 + self.cfg.wall_backstop_s
-        with open(self.tmp / "qemu.stderr", "wb") as err:
+        typed = self.tmp / "typed.txt"
+        with open(self.tmp / "qemu.stderr", "wb") as err, \
+                open(typed if typed.exists() else os.devnull, "rb") as inp, \
+                open(self.serial if typed.exists() else os.devnull,
+                     "wb") as out:
             try:
-                proc = subprocess.Popen(self.argv, cwd=self.tmp,
-                                        stdin=subprocess.DEVNULL,
-                                        stdout=err, stderr=err)
+                proc = subprocess.Popen(self.argv, cwd=self.tmp, stdin=inp,
+                                        stdout=out if typed.exists() else err,
+                                        stderr=err)
             except OSError as e:
                 raise GraderError(f"cannot run {self.argv[0]}: "
                                   f"{e.strerror}") from None

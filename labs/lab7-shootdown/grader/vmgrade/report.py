@@ -149,6 +149,12 @@ def repro(g: Grade, name: str, tree: Path | None) -> tuple[str, str]:
         if tree.resolve() != here:
             make += f" -C {_shortest(tree)}"
     extra = "".join(f" {k}={v}" for k, v in g.target.make_vars().items())
+    spec = next((t for t in g.target.tests() if t.name == name), None)
+    if spec is not None and spec.monitor is not None:
+        typed = "; ".join(send for send, _ in spec.monitor)
+        args = f"{extra} SEED={g.seed}"
+        then = f", then type: {typed}"
+        return f"{make} qemu{args}{then}", f"{make} qemu-gdb{args}{then}"
     args = f"{extra} KTEST={name} SEED={g.seed}"
     return f"{make} qemu{args}", f"{make} qemu-gdb{args}"
 

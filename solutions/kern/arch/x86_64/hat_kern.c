@@ -20,8 +20,10 @@
 #include <errno.h>
 #include <hat.h>
 #include <kenv.h>
+#include <cmdline.h>
 #include <kstring.h>
 #include <memmap.h>
+#include <monitor.h>
 #include <pte.h>
 #include <x86.h>
 
@@ -146,3 +148,24 @@ void hat_kern_init(void)
 	kprintf("hat: kernel page tables: %lu table pages, W^X\n",
 		kernel_hat.h_ptpages);
 }
+
+#if LAB >= 2
+/*
+ * ptwalk VA: every level of the walk for VA in the page tables the CPU is
+ * using now (the kernel hat, or the boot tables before it exists).
+ */
+MONCMD(ptwalk, "VA", "walk the live page tables for VA, level by level")
+{
+	struct hat live = { &pt_mode_4level, read_cr3() & PTE_ADDR, 0 };
+	uint64_t va;
+
+	if (argc != 2 || !parse_u64(argv[1], &va)) {
+		kprintf("usage: ptwalk VA   (e.g. ptwalk 0xffffffff80100000)\n");
+		return 1;
+	}
+	if (!kernel_hat_active)
+		kprintf("(the kernel is on its boot page tables)\n");
+	hat_ptwalk_print(&live, (uintptr_t)va);
+	return 0;
+}
+#endif

@@ -38,7 +38,13 @@ void serial_init(void)
 	outb(COM1 + COM_THR, 0x01); /* 115200 baud */
 	outb(COM1 + COM_IER, 0x00);
 	outb(COM1 + COM_LCR, 0x03); /* 8N1 */
-	outb(COM1 + COM_FCR, 0xc7); /* FIFOs on, cleared */
+	/*
+	 * FIFOs stay off: switching them on clears the receive side, and a
+	 * byte typed (or piped in) before this point would be lost. Polled
+	 * I/O needs no FIFO; the emulated UART holds input back until the
+	 * one-byte buffer is read.
+	 */
+	outb(COM1 + COM_FCR, 0x00);
 	outb(COM1 + COM_MCR, 0x0b);
 }
 

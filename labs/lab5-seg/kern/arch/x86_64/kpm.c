@@ -6,18 +6,13 @@
  * using page-table pages from a small static pool; lab 2 replaces all of the
  * boot tables with ones built by the HAT.
  */
+#include <boot.h>
 #include <kernel.h>
+#include <pte.h>
 #include <kstring.h>
 #include <memmap.h>
 #include <x86.h>
 
-#define PTE_P 0x1UL
-#define PTE_W 0x2UL
-#define PTE_PWT 0x8UL
-#define PTE_PCD 0x10UL
-#define PTE_PS 0x80UL
-#define PTE_NX (1UL << 63)
-#define PTE_ADDR 0x000ffffffffff000UL
 #define LARGE 0x200000UL
 #define KPM_POOL 16
 
@@ -64,9 +59,16 @@ void kpm_init(void)
 	write_cr3(read_cr3());
 }
 
+uint64_t kpm_mmio[KPM_MMIO_MAX];
+int kpm_mmio_count;
+
 void *kpm_map_mmio(uint64_t pa)
 {
 	uint64_t base = ROUNDDOWN(pa, LARGE);
+
+	if (kpm_mmio_count == KPM_MMIO_MAX)
+		panic("kpm_map_mmio: more than %d device pages", KPM_MMIO_MAX);
+	kpm_mmio[kpm_mmio_count++] = ROUNDDOWN(pa, PAGESIZE);
 
 	kpm_map_large(base, PTE_PCD | PTE_PWT);
 	__asm__ volatile("invlpg (%0)" : : "r"(KPM_BASE + base) : "memory");

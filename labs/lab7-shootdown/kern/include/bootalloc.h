@@ -1,0 +1,19 @@
+/*
+ * bootalloc.h — the boot page allocator: single pages of RAM, from the
+ * memory map, for page tables until the buddy allocator exists (lab 3).
+ */
+#ifndef BOOTALLOC_H
+#define BOOTALLOC_H
+
+#include <stdint.h>
+
+/* Start handing out RAM above the kernel image and the low 1 MiB. */
+void bootalloc_init(void);
+/* A page's physical address (not zeroed), or 0 when RAM runs out. */
+uint64_t bootalloc_page(void);
+/* Take a page back; the next bootalloc_page() returns it first. */
+void bootalloc_free(uint64_t pa);
+/* Pages handed out and not given back. */
+uint64_t bootalloc_used(void);
+
+#endif /* BOOTALLOC_H */

@@ -1,0 +1,67 @@
+/*
+ * bootalloc.c — see bootalloc.h. A cursor walks the usable ranges of the
+ * memory map upward; freed pages go on a list threaded through their first
+ * word (reached through the direct map), and are reused first.
+ */
+#include <bootalloc.h>
+#include <kenv.h>
+#include <memmap.h>
+
+#define LOW_MEMORY (1UL << 20) /* firmware and the AP trampoline (lab 4) */
+
+static uint64_t cursor;    /* the next never-used page */
+static int seg;            /* the memmap range cursor is in */
+static uint64_t free_list; /* pa of the first freed page, or 0 */
+static uint64_t used;
+
+void bootalloc_init(void)
+{
+	cursor = MAX(ROUNDUP(kimage_pa(__kernel_end), PAGESIZE), LOW_MEMORY);
+	seg = 0;
+}
+
+/* Move cursor to a page that lies in a usable range; false if none. */
+static bool bootalloc_seek(void)
+{
+	for (; seg < memmap_count; seg++) {
+		const struct memseg *m = &memmap[seg];
+		uint64_t end = ROUNDDOWN(m->base + m->len, PAGESIZE);
+
+		if (m->type != MEM_RAM || end <= cursor)
+			continue;
+		cursor = MAX(cursor, ROUNDUP(m->base, PAGESIZE));
+		if (cursor < end)
+			return true;
+	}
+	return false;
+}
+
+uint64_t bootalloc_page(void)
+{
+	uint64_t pa;
+
+	if (free_list != 0) {
+		pa = free_list;
+		free_list = *(uint64_t *)kpm_va(pa);
+	} else if (bootalloc_seek()) {
+		pa = cursor;
+		cursor += PAGESIZE;
+	} else {
+		return 0;
+	}
+	used++;
+	return pa;
+}
+
+void bootalloc_free(uint64_t pa)
+{
+	ASSERT(pa != 0 && (pa & (PAGESIZE - 1)) == 0);
+	*(uint64_t *)kpm_va(pa) = free_list;
+	free_list = pa;
+	used--;
+}
+
+uint64_t bootalloc_used(void)
+{
+	return used;
+}
