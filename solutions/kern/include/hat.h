@@ -113,6 +113,8 @@ void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len);
 
 /* Tests: make the allocation after the next `after` ones fail (-1: off). */
 void hat_ptpage_inject_failure(long after);
+/* Page-table pages handed out and not yet given back, in every hat. */
+uint64_t hat_ptpages_live(void);
 
 /* The kernel's own hat (hat_kern.c), and whether it is loaded in CR3. */
 extern struct hat kernel_hat;

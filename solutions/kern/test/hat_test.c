@@ -9,7 +9,6 @@
  * model check; here the CPU has the last word.
  */
 #include <boot.h>
-#include <bootalloc.h>
 #include <errno.h>
 #include <hat.h>
 #include <kernel.h>
@@ -289,7 +288,7 @@ KTEST(hat, ptpages_exhausted)
 KTEST(hat, tables_freed)
 {
 	struct hat h;
-	uint64_t before = bootalloc_used();
+	uint64_t before = hat_ptpages_live();
 	static const uintptr_t vas[] = { 0x1000, 0x7fffffffe000UL,
 					 0xffff800000000000UL, 0x40201000UL };
 
@@ -302,9 +301,9 @@ KTEST(hat, tables_freed)
 	for (size_t i = 0; i < ARRAY_SIZE(vas); i++)
 		ASSERT_EQ(hat_unload(&h, vas[i], PAGESIZE), 0);
 	EXPECT_EQ(h.h_ptpages, 1UL);
-	EXPECT_EQ(bootalloc_used(), before + 1);
+	EXPECT_EQ(hat_ptpages_live(), before + 1);
 	hat_free(&h);
-	EXPECT_EQ(bootalloc_used(), before);
+	EXPECT_EQ(hat_ptpages_live(), before);
 }
 
 /*
@@ -322,7 +321,7 @@ KTEST(hat, other_modes_in_memory)
 		{ &pt_mode_5level, 0x00fffffffffff000UL },
 		{ &pt_mode_5level, 0xff00000000000000UL },
 	};
-	uint64_t before = bootalloc_used();
+	uint64_t before = hat_ptpages_live();
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct hat h;
@@ -334,7 +333,7 @@ KTEST(hat, other_modes_in_memory)
 		EXPECT_EQ(h.h_ptpages, (unsigned long)cases[i].mode->levels);
 		hat_free(&h);
 	}
-	EXPECT_EQ(bootalloc_used(), before);
+	EXPECT_EQ(hat_ptpages_live(), before);
 	EXPECT_FALSE(hat_va_valid(&pt_mode_4level, 0x0000800000000000UL));
 	EXPECT_TRUE(hat_va_valid(&pt_mode_5level, 0x0000800000000000UL));
 	EXPECT_FALSE(hat_va_valid(&pt_mode_pae, 0x100000000UL));

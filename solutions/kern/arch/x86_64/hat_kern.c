@@ -35,6 +35,7 @@
 struct hat kernel_hat;
 bool kernel_hat_active;
 static long fail_after = -1; /* fault injection for the tests */
+static uint64_t ptpages_live;
 
 extern char __rodata_start[], __data_start[];
 
@@ -47,14 +48,22 @@ uint64_t hat_ptpage_alloc(void)
 	if (fail_after > 0)
 		fail_after--;
 	pa = bootalloc_page();
-	if (pa != 0)
-		memset(kpm_va(pa), 0, PAGESIZE);
+	if (pa == 0)
+		return 0;
+	memset(kpm_va(pa), 0, PAGESIZE);
+	ptpages_live++;
 	return pa;
 }
 
 void hat_ptpage_free(uint64_t pa)
 {
+	ptpages_live--;
 	bootalloc_free(pa);
+}
+
+uint64_t hat_ptpages_live(void)
+{
+	return ptpages_live;
 }
 
 void hat_ptpage_inject_failure(long after)
