@@ -93,8 +93,9 @@ void page_init(void);
 /*
  * The buddy allocator (mm/buddy.c, lab 3). page_alloc_pages returns the
  * first page_t of 2^order contiguous, 2^order-aligned free pages, or NULL;
- * it never panics. page_free_pages gives such a block back and merges it
- * with its free buddies.
+ * it never panics. The head of the block it returns records the block's
+ * order (p_order) and owner (p_owner, from flags). page_free_pages gives
+ * such a block back and merges it with its free buddies.
  */
 page_t *page_alloc_pages(unsigned order, unsigned flags);
 void page_free_pages(page_t *pp, unsigned order);

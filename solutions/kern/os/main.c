@@ -12,6 +12,7 @@
 #include <lapic.h>
 #include <memmap.h>
 #include <monitor.h>
+#include <page.h>
 #include <kstring.h>
 #include <platform.h>
 #include <trap.h>
@@ -46,6 +47,7 @@ void kmain(uint64_t start_info_pa)
 	bootalloc_init();
 	lapic_init();
 	hat_kern_init();
+	page_init();
 	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);
 }

@@ -14,6 +14,9 @@
  *
  * so no kernel page is both writable and executable (W^X). While the HAT
  * is still a stub (lab 2's tree) the kernel stays on the boot tables.
+ *
+ * Page-table pages come from the boot allocator until the buddy allocator
+ * is ready (lab 3), and from the buddy allocator after.
  */
 #include <boot.h>
 #include <bootalloc.h>
@@ -24,6 +27,7 @@
 #include <kstring.h>
 #include <memmap.h>
 #include <monitor.h>
+#include <page.h>
 #include <pte.h>
 #include <x86.h>
 
@@ -47,7 +51,13 @@ uint64_t hat_ptpage_alloc(void)
 		return 0;
 	if (fail_after > 0)
 		fail_after--;
-	pa = bootalloc_page();
+	if (page_ready) {
+		page_t *pp = page_alloc_pages(0, PG_PTABLE);
+
+		pa = pp != NULL ? page_pfn(pp) << PAGESHIFT : 0;
+	} else {
+		pa = bootalloc_page();
+	}
 	if (pa == 0)
 		return 0;
 	memset(kpm_va(pa), 0, PAGESIZE);
@@ -58,7 +68,10 @@ uint64_t hat_ptpage_alloc(void)
 void hat_ptpage_free(uint64_t pa)
 {
 	ptpages_live--;
-	bootalloc_free(pa);
+	if (page_ready)
+		page_free_pages(pfn_to_page(pa >> PAGESHIFT), 0);
+	else
+		bootalloc_free(pa);
 }
 
 uint64_t hat_ptpages_live(void)
