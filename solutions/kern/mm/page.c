@@ -186,7 +186,6 @@ void page_memstat(void)
 	kprintf("  %-22s %8lu %8lu\n", "RAM in the memory map", ram, ram >> 8);
 }
 
-#if LAB >= 3
 MONCMD(buddyinfo, "", "free blocks per order per zone (/proc/buddyinfo)")
 {
 	(void)argc, (void)argv;
@@ -204,4 +203,3 @@ MONCMD(memstat, "", "where the pages went (illumos ::memstat)")
 	page_memstat();
 	return 0;
 }
-#endif

@@ -3,8 +3,6 @@
  * command line asks for.
  */
 #include <boot.h>
-#include <bootalloc.h>
-#include <hat.h>
 #include <cmdline.h>
 #include <cpu.h>
 #include <kernel.h>
@@ -12,10 +10,16 @@
 #include <lapic.h>
 #include <memmap.h>
 #include <monitor.h>
-#include <page.h>
 #include <kstring.h>
 #include <platform.h>
 #include <trap.h>
+#if LAB >= 2
+#include <bootalloc.h>
+#include <hat.h>
+#endif
+#if LAB >= 3
+#include <page.h>
+#endif
 
 #define KTEST_GLOBS_MAX 1024
 
@@ -44,10 +48,14 @@ void kmain(uint64_t start_info_pa)
 	kprintf("vmlab: lab %d, cmdline \"%s\"\n", LAB, boot_cmdline());
 	memmap_print();
 	kpm_init();
-	bootalloc_init();
 	lapic_init();
+#if LAB >= 2
+	bootalloc_init();
 	hat_kern_init();
+#endif
+#if LAB >= 3
 	page_init();
+#endif
 	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);
 }

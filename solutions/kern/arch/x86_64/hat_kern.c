@@ -27,7 +27,9 @@
 #include <kstring.h>
 #include <memmap.h>
 #include <monitor.h>
+#if LAB >= 3
 #include <page.h>
+#endif
 #include <pte.h>
 #include <x86.h>
 
@@ -51,6 +53,7 @@ uint64_t hat_ptpage_alloc(void)
 		return 0;
 	if (fail_after > 0)
 		fail_after--;
+#if LAB >= 3
 	if (page_ready) {
 		page_t *pp = page_alloc_pages(0, PG_PTABLE);
 
@@ -58,6 +61,9 @@ uint64_t hat_ptpage_alloc(void)
 	} else {
 		pa = bootalloc_page();
 	}
+#else
+	pa = bootalloc_page();
+#endif
 	if (pa == 0)
 		return 0;
 	memset(kpm_va(pa), 0, PAGESIZE);
@@ -68,10 +74,13 @@ uint64_t hat_ptpage_alloc(void)
 void hat_ptpage_free(uint64_t pa)
 {
 	ptpages_live--;
-	if (page_ready)
+#if LAB >= 3
+	if (page_ready) {
 		page_free_pages(pfn_to_page(pa >> PAGESHIFT), 0);
-	else
-		bootalloc_free(pa);
+		return;
+	}
+#endif
+	bootalloc_free(pa);
 }
 
 uint64_t hat_ptpages_live(void)
@@ -171,7 +180,6 @@ void hat_kern_init(void)
 		kernel_hat.h_ptpages);
 }
 
-#if LAB >= 2
 /*
  * ptwalk VA: every level of the walk for VA in the page tables the CPU is
  * using now (the kernel hat, or the boot tables before it exists).
@@ -190,4 +198,3 @@ MONCMD(ptwalk, "VA", "walk the live page tables for VA, level by level")
 	hat_ptwalk_print(&live, (uintptr_t)va);
 	return 0;
 }
-#endif

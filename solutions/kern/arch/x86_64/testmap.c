@@ -4,11 +4,12 @@
  * kernel runs on its HAT tables (lab 2 on), the window goes through the
  * HAT like any other mapping.
  */
-#include <hat.h>
 #include <kernel.h>
-#include <pte.h>
 #include <testmap.h>
 #include <x86.h>
+#if LAB >= 2
+#include <hat.h>
+#endif
 
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U)
 
@@ -36,6 +37,7 @@ static void invlpg(uint64_t va)
 	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
+#if LAB >= 2
 static void testmap_hat_map(uint64_t va, uint64_t pa, unsigned flags)
 {
 	unsigned prot = PROT_READ;
@@ -51,15 +53,18 @@ static void testmap_hat_map(uint64_t va, uint64_t pa, unsigned flags)
 	if (err != 0)
 		panic("testmap_map: hat_memload %#lx: %d", va, err);
 }
+#endif
 
 void testmap_map(uint64_t va, uint64_t pa, unsigned flags)
 {
 	uint64_t pte = pa | PTE_P;
 
+#if LAB >= 2
 	if (kernel_hat_active) {
 		testmap_hat_map(va, pa, flags);
 		return;
 	}
+#endif
 	if (flags & TM_W)
 		pte |= PTE_W;
 	if (flags & TM_U)
@@ -72,6 +77,7 @@ void testmap_map(uint64_t va, uint64_t pa, unsigned flags)
 
 void testmap_unmap(uint64_t va)
 {
+#if LAB >= 2
 	if (kernel_hat_active) {
 		int err = hat_unload(&kernel_hat, va, PAGESIZE);
 
@@ -79,6 +85,7 @@ void testmap_unmap(uint64_t va)
 			panic("testmap_unmap: hat_unload %#lx: %d", va, err);
 		return;
 	}
+#endif
 	*testmap_pte(va) = 0;
 	invlpg(va);
 }
