@@ -33,9 +33,11 @@
 #include <pte.h>
 #include <x86.h>
 
-/* Past this many pages one CR3 reload beats one invlpg per page (Linux's
- * tlb_single_page_flush_ceiling: about 33 invlpg cost as much as the
- * refills a full flush causes). */
+/*
+ * Past this many pages, one CR3 reload is cheaper than one invlpg each:
+ * an invlpg costs about 100 ns, so 33 of them cost about what the refills
+ * after a full flush do (Linux's tlb_single_page_flush_ceiling is 33).
+ */
 #define FLUSH_CEILING 33
 
 struct hat kernel_hat;
