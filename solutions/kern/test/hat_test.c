@@ -283,7 +283,8 @@ KTEST(hat, ptpages_exhausted)
 /*
  * A private hat gives back every table page: unmapping frees the tables
  * it emptied (only the root is left), and hat_free frees the root. Fails
- * on a leak anywhere in the walk.
+ * on a leak anywhere in the walk. A range across the canonical hole is
+ * refused and unmaps nothing (it would wrap around the root table).
  */
 KTEST(hat, tables_freed)
 {
@@ -296,6 +297,8 @@ KTEST(hat, tables_freed)
 	for (size_t i = 0; i < ARRAY_SIZE(vas); i++)
 		ASSERT_EQ(hat_memload(&h, vas[i], probe_pfn(), PROT_READ, 0), 0);
 	EXPECT_EQ(h.h_ptpages, 1UL + 3 + 3 + 3 + 2);
+	EXPECT_EQ(hat_unload(&h, 0x7ffffffff000UL,
+			     0xffff800000002000UL - 0x7ffffffff000UL), -EINVAL);
 	for (size_t i = 0; i < ARRAY_SIZE(vas); i++)
 		EXPECT_EQ(hat_getpfnum(&h, vas[i]), probe_pfn());
 	for (size_t i = 0; i < ARRAY_SIZE(vas); i++)
