@@ -58,6 +58,13 @@ uint64_t bootalloc_page(void)
 	return pa;
 }
 
+/* Put pa on the free list (it is not in use). */
+static void push_free(uint64_t pa)
+{
+	*(uint64_t *)kpm_va(pa) = free_list;
+	free_list = pa;
+}
+
 uint64_t bootalloc_pages(uint64_t n)
 {
 	uint64_t pa;
@@ -73,7 +80,9 @@ uint64_t bootalloc_pages(uint64_t n)
 			used += n;
 			return pa;
 		}
-		cursor = m->base + m->len; /* too small: try the next range */
+		/* Too small: its pages stay available, on the free list. */
+		for (; cursor + PAGESIZE <= m->base + m->len; cursor += PAGESIZE)
+			push_free(cursor);
 	}
 	return 0;
 }
@@ -99,8 +108,7 @@ void bootalloc_free(uint64_t pa)
 		panic("bootalloc_free: %#lx belongs to the buddy allocator now",
 		      pa);
 	ASSERT(pa != 0 && (pa & (PAGESIZE - 1)) == 0);
-	*(uint64_t *)kpm_va(pa) = free_list;
-	free_list = pa;
+	push_free(pa);
 	used--;
 }
 

@@ -9,8 +9,9 @@
  *    of its free blocks of that order and their count.
  *
  * 2. A free block is known by its first page: P_FREE set and p_order =
- *    the block's order. The other pages of a free block carry neither.
- *    Only the head is ever on a list.
+ *    the block's order. The other pages of a free block are not marked
+ *    P_FREE (whatever p_order they hold means nothing). Only the head is
+ *    ever on a list.
  *
  * 3. Allocation of order k takes a block from the smallest non-empty
  *    free_area[j], j >= k, and splits it: each split halves the block and

@@ -171,13 +171,13 @@ void page_memstat(void)
 			reserved++;
 		} else if (pp->p_flags & P_FREE) {
 			pfn += (1UL << pp->p_order) - 1;
-		} else if (pp->p_owner != 0 && pp->p_owner < PG_NOWNERS) {
+		} else if (pp->p_owner < PG_NOWNERS) {
 			by_owner[pp->p_owner] += 1UL << pp->p_order;
 			pfn += (1UL << pp->p_order) - 1;
 		}
 	}
 	kprintf("  %-22s %8s %8s\n", "Page Summary", "Pages", "MiB");
-	for (int o = 1; o < PG_NOWNERS; o++)
+	for (int o = 0; o < PG_NOWNERS; o++)
 		kprintf("  %-22s %8lu %8lu\n", owner_names[o], by_owner[o],
 			by_owner[o] >> 8);
 	kprintf("  %-22s %8lu %8lu\n", "free (buddy)", free, free >> 8);
