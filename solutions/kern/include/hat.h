@@ -12,7 +12,8 @@
  * Every function that changes a live hat flushes the TLB entries it made
  * stale (hat_tlb_flush). Errors come back as negated errnos:
  * -EINVAL for an address the mode cannot map or a misaligned argument,
- * -ENOMEM when no page-table page can be had.
+ * -ENOMEM when no page-table page can be had. A range operation that runs
+ * out of memory may stop part-way: the pages before the failure are done.
  */
 #ifndef HAT_H
 #define HAT_H

@@ -151,8 +151,8 @@ void hat_ptwalk_print(struct hat *hat, uintptr_t va)
 #if SOL >= 2
 /*
  * Is [va, va + len) a valid, page-aligned, non-empty range for the mode?
- * Both ends must be in the same canonical half: a range across the hole
- * would wrap around the root table.
+ * With canonical halves, both ends must be in the same one: a range
+ * across the hole would wrap around the root table.
  */
 static bool hati_range_ok(const struct pt_mode *m, uintptr_t va, size_t len)
 {
@@ -161,7 +161,7 @@ static bool hati_range_ok(const struct pt_mode *m, uintptr_t va, size_t len)
 	return len != 0 && (va & (PAGESIZE - 1)) == 0 &&
 	       (len & (PAGESIZE - 1)) == 0 && last >= va &&
 	       hat_va_valid(m, va) && hat_va_valid(m, last) &&
-	       ((va ^ last) >> (m->va_bits - 1)) == 0;
+	       (!m->sign_extend || ((va ^ last) >> (m->va_bits - 1)) == 0);
 }
 
 /*

@@ -20,10 +20,12 @@
  * Each check's comment names the bug that makes it fail.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <errno.h>
@@ -133,13 +135,37 @@ static char ctx[256];
 
 /* ---- the walker's environment ---- */
 
+/*
+ * Where each table page sits: the first va of the span it translates and
+ * its level + 1 (0: not known), as the last check_table() found it. A
+ * table never moves, so this holds until the page is freed.
+ */
+static struct {
+	uintptr_t va;
+	int level_plus1;
+} homes[SIMMEM_PAGES];
+static bool freeing_hat; /* in hat_free(): tables go while linked */
+
+static void expect_unlinked_and_flushed(uint64_t pa);
+
+static size_t home_index(uint64_t pa)
+{
+	return (pa - SIMMEM_BASE) / PAGESIZE;
+}
+
 uint64_t hat_ptpage_alloc(void)
 {
-	return simmem_alloc();
+	uint64_t pa = simmem_alloc();
+
+	if (pa != 0)
+		homes[home_index(pa)].level_plus1 = 0;
+	return pa;
 }
 
 void hat_ptpage_free(uint64_t pa)
 {
+	if (simmem_is_live(pa) && !freeing_hat)
+		expect_unlinked_and_flushed(pa);
 	simmem_free(pa);
 }
 
@@ -193,12 +219,37 @@ static void print_ctx(void)
 	print_error("%s\n", ctx);
 }
 
+/* hat_free() frees a whole tree top down, still linked: nothing to check. */
+static void free_hat(struct hat *hat)
+{
+	freeing_hat = true;
+	hat_free(hat);
+	freeing_hat = false;
+}
+
 /* ---- fixture ---- */
+
+/* Seconds one test may run; all of test_hat takes about 2 under ASan. */
+#define TEST_TIMEOUT 60
+
+/*
+ * A range walk that misses its end loops for ever, and make would hang
+ * without a word: stop the run instead. exit() flushes cmocka's
+ * "[ RUN ]" line, which names the test.
+ */
+static void timed_out(int sig)
+{
+	(void)sig;
+	print_error("%stest_hat: a test ran for %d s: a walk that never "
+		    "ends?\n", ctx, TEST_TIMEOUT);
+	exit(1);
+}
 
 static int setup(void **state)
 {
 	const struct mode_case *c = *state;
 
+	alarm(TEST_TIMEOUT);
 	simmem_reset();
 	simmem_on_panic(print_ctx);
 	nflush = 0;
@@ -215,11 +266,13 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	alarm(0);
+	libc_snprintf(ctx, sizeof(ctx), "teardown: ");
 	free(f->model);
 	f->model = NULL;
 	simmem_fail_after(-1);
 	if (f->hat.h_root != 0)
-		hat_free(&f->hat);
+		free_hat(&f->hat);
 	if (simmem_allocs() != simmem_frees()) {
 		print_error("hat_free leaked %lu table pages\n",
 			    simmem_allocs() - simmem_frees());
@@ -390,20 +443,33 @@ static void expect_large_leaf_ok(const struct mode_case *c, int l,
 			 c->mode->lvl[l].name, (unsigned long long)pte);
 }
 
+/* va sign-extended from bit va_bits - 1, in a mode with two halves. */
+static uintptr_t sign_extended(const struct mode_case *c, uintptr_t va)
+{
+	uintptr_t high = ~(uintptr_t)0 << c->va_bits;
+
+	if (c->upper_start != 0 && (va >> (c->va_bits - 1)) & 1)
+		return va | high;
+	return va;
+}
+
 /*
- * Check the table at pa (level l) and every table below it; return how
- * many there are. Below the root a table maps something, unless
- * allow_empty (an allocation failed mid-walk). A page table (level 0)
- * holds only 4 KiB leaves, so the scan stops at its first one.
+ * Check the table at pa (level l, translating from va on) and every
+ * table below it, noting where each sits (homes); return how many there
+ * are. Below the root a table maps something, unless allow_empty (an
+ * allocation failed mid-walk). A page table (level 0) holds only 4 KiB
+ * leaves, so the scan stops at its first one.
  */
 static unsigned long check_table(const struct mode_case *c, uint64_t pa,
-				 int l, bool allow_empty)
+				 int l, uintptr_t va, bool allow_empty)
 {
 	const uint64_t *t = table_at(pa);
 	unsigned long tables = 1;
 	bool empty = true;
 
 	for (unsigned i = 0; i < entries(c, l) && (l > 0 || empty); i++) {
+		uintptr_t sub;
+
 		if (!(t[i] & PTE_P))
 			continue;
 		empty = false;
@@ -411,7 +477,10 @@ static unsigned long check_table(const struct mode_case *c, uint64_t pa,
 			expect_large_leaf_ok(c, l, t[i]);
 		} else if (l > 0) {
 			expect_table_entry_ok(c, l, t[i]);
-			tables += check_table(c, t[i] & PTE_ADDR, l - 1,
+			sub = sign_extended(c, va | (uintptr_t)i << c->shift[l]);
+			homes[home_index(t[i] & PTE_ADDR)].va = sub;
+			homes[home_index(t[i] & PTE_ADDR)].level_plus1 = l;
+			tables += check_table(c, t[i] & PTE_ADDR, l - 1, sub,
 					      allow_empty);
 		}
 	}
@@ -425,7 +494,7 @@ static unsigned long check_table(const struct mode_case *c, uint64_t pa,
 static void check_tree_allowing_empty(struct fixture *f, bool allow_empty)
 {
 	unsigned long n = check_table(f->c, f->hat.h_root, f->c->levels - 1,
-				      allow_empty);
+				      0, allow_empty);
 
 	if (n != f->hat.h_ptpages || n != hat_ptpages_live())
 		fail_msg("%sthe tree has %lu table pages, h_ptpages says %lu, "
@@ -447,6 +516,50 @@ static void expect_only_root(struct fixture *f)
 	assert_int_equal(hat_ptpages_live(), 1);
 	for (unsigned i = 0; i < entries(f->c, f->c->levels - 1); i++)
 		assert_int_equal(root[i], 0);
+}
+
+/* Does the entry for va at level l + 1 point to the table at pa? */
+static bool still_linked(struct fixture *f, uintptr_t va, int l, uint64_t pa)
+{
+	const struct mode_case *c = f->c;
+	uint64_t table = f->hat.h_root;
+
+	for (int k = c->levels - 1; k > l; k--) {
+		uint64_t pte = table_at(table)[(va >> c->shift[k]) &
+					       (entries(c, k) - 1)];
+
+		if (!(pte & PTE_P) || (pte & PTE_PS))
+			return false;
+		table = pte & PTE_ADDR;
+	}
+	return table == pa;
+}
+
+/*
+ * A table page may go back to the allocator only when no CPU can reach
+ * it: its parent entry cleared, then the span it translated flushed (the
+ * CPU caches upper-level entries too). Checked for tables whose home the
+ * last check_tree() saw.
+ */
+static void expect_unlinked_and_flushed(uint64_t pa)
+{
+	const struct mode_case *c = fx.c;
+	int l = homes[home_index(pa)].level_plus1 - 1;
+	uintptr_t va = homes[home_index(pa)].va;
+
+	if (l < 0)
+		return;
+	homes[home_index(pa)].level_plus1 = 0;
+	if (still_linked(&fx, va, l, pa))
+		fail_msg("%s%s table at pa %#llx (va %#lx on) freed while its "
+			 "parent entry still points to it", ctx,
+			 c->mode->lvl[l].name, (unsigned long long)pa,
+			 (unsigned long)va);
+	if (!flushed(&fx.hat, va, span(c, l + 1)))
+		fail_msg("%s%s table at pa %#llx freed before a hat_tlb_flush "
+			 "covered its span [%#lx, +%#llx)", ctx,
+			 c->mode->lvl[l].name, (unsigned long long)pa,
+			 (unsigned long)va, (unsigned long long)span(c, l + 1));
 }
 
 /* ---- addresses at index boundaries ---- */
@@ -608,9 +721,12 @@ static void unload_both_halves(struct fixture *f)
 /*
  * Unmapping page by page, or a whole half at once (a range that ends at
  * the top of the address space), gives back every table but the root,
- * and hat_free gives back the root. Fails if empty tables are kept, if
- * only the lowest empty table is freed and not its emptied parents, if
- * h_ptpages miscounts, or if a range ending at 2^64 overflows.
+ * each only once its parent entry is cleared and its span flushed, and
+ * hat_free gives back the root. Fails if empty tables are kept, if only
+ * the lowest empty table is freed and not its emptied parents, if a
+ * table is freed before it is unlinked or before the flush (a CPU may
+ * still walk it), if h_ptpages miscounts, or if a range ending at 2^64
+ * overflows.
  */
 static void unmapping_everything_frees_all_tables_but_the_root(void **state)
 {
@@ -624,14 +740,18 @@ static void unmapping_everything_frees_all_tables_but_the_root(void **state)
 			 0);
 	assert_int_equal(hat_memload(&f->hat, big + PAGESIZE, 9, PROT_READ, 0),
 			 0);
-	for (int i = 0; i < s.n; i++)
+	check_tree(f);
+	for (int i = 0; i < s.n; i++) {
+		nflush = 0;
 		assert_int_equal(hat_unload(&f->hat, s.va[i], PAGESIZE), 0);
+	}
 	assert_int_equal(hat_unload(&f->hat, big, SZ_2M), 0);
 	expect_only_root(f);
 	map_set(f, &s);
+	check_tree(f);
 	unload_both_halves(f);
 	expect_only_root(f);
-	hat_free(&f->hat);
+	free_hat(&f->hat);
 	assert_int_equal(simmem_allocs(), simmem_frees());
 	assert_int_equal(f->hat.h_ptpages, 0);
 }
@@ -923,11 +1043,14 @@ static void expect_edges_valid(struct fixture *f)
 /*
  * Addresses the mode cannot translate (non-canonical, or above 4 GiB in
  * PAE) are refused with -EINVAL by every call, before any table is
- * allocated, and so is a range that runs off the end of a half or wraps
- * past 2^64; hat_va_valid agrees, and the pages at the edges work. Fails
- * if sign extension is not checked (0x0000800000000000 lands in PML4
- * entry 256, the upper half's), if only the first page of a range is
- * checked, or if va + len wrapping to 0 is taken as a small range.
+ * allocated, and so is a range that runs off the end of a half, jumps
+ * the hole from one half to the other, or wraps past 2^64; hat_va_valid
+ * agrees, and the pages at the edges work. PAE has no halves: a range
+ * across 2 GiB is fine. Fails if sign extension is not checked
+ * (0x0000800000000000 lands in PML4 entry 256, the upper half's), if only
+ * the ends of a range are checked (one across the hole walks the root
+ * table round and unmaps outside the range), if PAE is given a hole, or
+ * if va + len wrapping to 0 is taken as a small range.
  */
 static void noncanonical_addresses_are_rejected(void **state)
 {
@@ -942,9 +1065,18 @@ static void noncanonical_addresses_are_rejected(void **state)
 	expect_range_rejected(f, c->lower_end - PAGESIZE, 2 * PAGESIZE);
 	expect_range_rejected(f, c->lower_end - SZ_2M, 2 * SZ_2M);
 	expect_range_rejected(f, 0 - PAGESIZE, 2 * PAGESIZE);
-	if (c->upper_start != 0)
+	if (c->upper_start != 0) {
 		expect_range_rejected(f, c->upper_start - PAGESIZE,
 				      2 * PAGESIZE);
+		expect_range_rejected(f, c->lower_end - PAGESIZE,
+				      c->upper_start - c->lower_end +
+					      2 * PAGESIZE);
+	} else {
+		assert_int_equal(hat_unload(&f->hat, 0, c->lower_end), 0);
+		assert_int_equal(hat_chgprot(&f->hat, 0x7ffff000, 2 * PAGESIZE,
+					     PROT_READ),
+				 0);
+	}
 	expect_edges_valid(f);
 	assert_int_equal(hat_memload(&f->hat, c->lower_end - PAGESIZE, 3,
 				     PROT_READ, 0),
@@ -1459,19 +1591,18 @@ static void random_step(struct run *r, int step)
  */
 static void random_ops_match_the_model(void **state)
 {
+	static struct run run;
 	struct fixture *f = *state;
-	struct run *r = calloc(1, sizeof(*r));
+	struct run *r = &run;
 
-	assert_non_null(r);
 	f->model = calloc(model_pages(f->c), sizeof(*f->model));
 	assert_non_null(f->model);
-	r->f = f;
-	r->seed = r->rng.x = test_seed();
+	*r = (struct run){ .f = f, .seed = test_seed() };
+	r->rng.x = r->seed;
 	print_message("%s: seed %llu (TEST_SEED=<seed> to replay)\n",
 		      f->c->name, (unsigned long long)r->seed);
 	for (int step = 1; step <= RANDOM_STEPS; step++)
 		random_step(r, step);
-	free(r);
 	ctx[0] = '\0';
 	for (int a = 0; a < f->c->nareas; a++)
 		assert_int_equal(hat_unload(&f->hat, f->c->areas[a].start,
@@ -1508,6 +1639,7 @@ int main(void)
 	static char names[ARRAY_SIZE(tests)][80];
 	size_t n = 0;
 
+	signal(SIGALRM, timed_out);
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		for (size_t k = 0; k < ARRAY_SIZE(checks); k++, n++) {
 			libc_snprintf(names[n], sizeof(names[n]), "%s: %s",

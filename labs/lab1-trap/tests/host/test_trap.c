@@ -8,6 +8,7 @@
  * kernel test trap.pf_* covers that path on real hardware.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,7 +23,7 @@
 uint64_t intr_count[NVECTORS];
 static int ticks, eois, usertraps, dispatches;
 static bool dispatch_result;
-static jmp_buf panic_jmp;
+static sigjmp_buf panic_jmp;
 static bool panic_expected;
 static char panic_msg[256];
 
@@ -35,7 +36,7 @@ void panic(const char *fmt, ...)
 	va_end(ap);
 	if (!panic_expected)
 		fail_msg("unexpected panic: %s", panic_msg);
-	__builtin_longjmp(panic_jmp, 1);
+	siglongjmp(panic_jmp, 1);
 }
 
 int kprintf(const char *fmt, ...)
@@ -125,7 +126,7 @@ static int reset(void **state)
 static bool trap_panics(struct regs *rp)
 {
 	panic_expected = true;
-	if (__builtin_setjmp(panic_jmp) == 0) {
+	if (sigsetjmp(panic_jmp, 0) == 0) {
 		trap(rp);
 		panic_expected = false;
 		return false;

@@ -17,18 +17,7 @@
 #define PTE_H
 
 #include <hat.h>
-
-#define PTE_P (1ULL << 0)
-#define PTE_W (1ULL << 1)
-#define PTE_U (1ULL << 2)
-#define PTE_PWT (1ULL << 3)
-#define PTE_PCD (1ULL << 4)
-#define PTE_A (1ULL << 5)
-#define PTE_D (1ULL << 6)
-#define PTE_PS (1ULL << 7)
-#define PTE_G (1ULL << 8)
-#define PTE_NX (1ULL << 63)
-#define PTE_ADDR 0x000ffffffffff000ULL
+#include <x86.h> /* the PTE_* bits */
 
 /* An entry at level pointing to the next table at pa. */
 uint64_t pte_table(const struct pt_mode *m, int level, uint64_t pa);

@@ -26,9 +26,12 @@
  *    the same protection, so every other address translates as before.
  *
  * 4. Freeing. When unmapping leaves a page table with no present entry,
- *    that table goes back to the allocator and its parent entry is
- *    cleared, all the way up (never the root). h_ptpages counts table
- *    pages, so a hat that maps nothing holds exactly one: its root.
+ *    its parent entry is cleared, the TLB flushed (CPUs cache the upper
+ *    levels too), and only then does the table go back to the allocator;
+ *    all the way up, never the root. h_ptpages counts table pages, so a
+ *    hat that maps nothing holds exactly one, its root (a map that fails
+ *    for want of memory part-way down may leave empty tables; the next
+ *    unmap of that range frees them).
  *
  * 5. Ranges. [va, va + len) is walked level by level: an entry whose whole
  *    span lies in the range is handled at its own level (one large leaf,
@@ -39,7 +42,8 @@
  *
  * 6. The TLB. The CPU caches translations. After any change to an entry
  *    that was present, hat_tlb_flush() makes the TLB forget the range the
- *    entry mapped (after a split: the whole large page).
+ *    entry mapped (after a split: the whole large page), before anything
+ *    it pointed to is freed.
  *
  * The environment (kenv.h) supplies kpm_va() to reach a table by its
  * physical address, and hat_ptpage_alloc()/hat_ptpage_free().

@@ -12,7 +12,8 @@
  * Every function that changes a live hat flushes the TLB entries it made
  * stale (hat_tlb_flush). Errors come back as negated errnos:
  * -EINVAL for an address the mode cannot map or a misaligned argument,
- * -ENOMEM when no page-table page can be had.
+ * -ENOMEM when no page-table page can be had. A range operation that runs
+ * out of memory may stop part-way: the pages before the failure are done.
  */
 #ifndef HAT_H
 #define HAT_H
@@ -113,6 +114,8 @@ void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len);
 
 /* Tests: make the allocation after the next `after` ones fail (-1: off). */
 void hat_ptpage_inject_failure(long after);
+/* Page-table pages handed out and not yet given back, in every hat. */
+uint64_t hat_ptpages_live(void);
 
 /* The kernel's own hat (hat_kern.c), and whether it is loaded in CR3. */
 extern struct hat kernel_hat;

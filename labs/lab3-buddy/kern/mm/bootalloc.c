@@ -9,7 +9,9 @@
 
 #define LOW_MEMORY (1UL << 20) /* firmware and the AP trampoline (lab 4) */
 
+static uint64_t start;     /* the first page bootalloc may hand out */
 static uint64_t cursor;    /* the next never-used page */
+static bool closed;
 static int seg;            /* the memmap range cursor is in */
 static uint64_t free_list; /* pa of the first freed page, or 0 */
 static uint64_t used;
@@ -17,6 +19,7 @@ static uint64_t used;
 void bootalloc_init(void)
 {
 	cursor = MAX(ROUNDUP(kimage_pa(__kernel_end), PAGESIZE), LOW_MEMORY);
+	start = cursor;
 	seg = 0;
 }
 
@@ -40,6 +43,8 @@ uint64_t bootalloc_page(void)
 {
 	uint64_t pa;
 
+	if (closed)
+		panic("bootalloc_page: the buddy allocator serves memory now");
 	if (free_list != 0) {
 		pa = free_list;
 		free_list = *(uint64_t *)kpm_va(pa);
@@ -53,11 +58,57 @@ uint64_t bootalloc_page(void)
 	return pa;
 }
 
-void bootalloc_free(uint64_t pa)
+/* Put pa on the free list (it is not in use). */
+static void push_free(uint64_t pa)
 {
-	ASSERT(pa != 0 && (pa & (PAGESIZE - 1)) == 0);
 	*(uint64_t *)kpm_va(pa) = free_list;
 	free_list = pa;
+}
+
+uint64_t bootalloc_pages(uint64_t n)
+{
+	uint64_t pa;
+
+	if (closed)
+		panic("bootalloc_pages: the buddy allocator serves memory now");
+	while (bootalloc_seek()) {
+		const struct memseg *m = &memmap[seg];
+
+		if (cursor + n * PAGESIZE <= m->base + m->len) {
+			pa = cursor;
+			cursor += n * PAGESIZE;
+			used += n;
+			return pa;
+		}
+		/* Too small: its pages stay available, on the free list. */
+		for (; cursor + PAGESIZE <= m->base + m->len; cursor += PAGESIZE)
+			push_free(cursor);
+	}
+	return 0;
+}
+
+bool bootalloc_owns(uint64_t pa)
+{
+	if (pa < start || pa >= cursor)
+		return false;
+	for (uint64_t p = free_list; p != 0; p = *(uint64_t *)kpm_va(p))
+		if (p == pa)
+			return false;
+	return true;
+}
+
+void bootalloc_close(void)
+{
+	closed = true;
+}
+
+void bootalloc_free(uint64_t pa)
+{
+	if (closed)
+		panic("bootalloc_free: %#lx belongs to the buddy allocator now",
+		      pa);
+	ASSERT(pa != 0 && (pa & (PAGESIZE - 1)) == 0);
+	push_free(pa);
 	used--;
 }
 

@@ -26,9 +26,12 @@
  *    the same protection, so every other address translates as before.
  *
  * 4. Freeing. When unmapping leaves a page table with no present entry,
- *    that table goes back to the allocator and its parent entry is
- *    cleared, all the way up (never the root). h_ptpages counts table
- *    pages, so a hat that maps nothing holds exactly one: its root.
+ *    its parent entry is cleared, the TLB flushed (CPUs cache the upper
+ *    levels too), and only then does the table go back to the allocator;
+ *    all the way up, never the root. h_ptpages counts table pages, so a
+ *    hat that maps nothing holds exactly one, its root (a map that fails
+ *    for want of memory part-way down may leave empty tables; the next
+ *    unmap of that range frees them).
  *
  * 5. Ranges. [va, va + len) is walked level by level: an entry whose whole
  *    span lies in the range is handled at its own level (one large leaf,
@@ -39,7 +42,8 @@
  *
  * 6. The TLB. The CPU caches translations. After any change to an entry
  *    that was present, hat_tlb_flush() makes the TLB forget the range the
- *    entry mapped (after a split: the whole large page).
+ *    entry mapped (after a split: the whole large page), before anything
+ *    it pointed to is freed.
  *
  * The environment (kenv.h) supplies kpm_va() to reach a table by its
  * physical address, and hat_ptpage_alloc()/hat_ptpage_free().
@@ -144,14 +148,19 @@ void hat_ptwalk_print(struct hat *hat, uintptr_t va)
 	}
 }
 
-/* Is [va, va + len) a valid, page-aligned, non-empty range for the mode? */
+/*
+ * Is [va, va + len) a valid, page-aligned, non-empty range for the mode?
+ * With canonical halves, both ends must be in the same one: a range
+ * across the hole would wrap around the root table.
+ */
 static bool hati_range_ok(const struct pt_mode *m, uintptr_t va, size_t len)
 {
 	uintptr_t last = va + len - 1;
 
 	return len != 0 && (va & (PAGESIZE - 1)) == 0 &&
 	       (len & (PAGESIZE - 1)) == 0 && last >= va &&
-	       hat_va_valid(m, va) && hat_va_valid(m, last);
+	       hat_va_valid(m, va) && hat_va_valid(m, last) &&
+	       (!m->sign_extend || ((va ^ last) >> (m->va_bits - 1)) == 0);
 }
 
 /*
@@ -223,7 +232,10 @@ static void hati_free_tree(struct hat *hat, uint64_t pa, int l)
 	hat->h_ptpages--;
 }
 
-/* Store a leaf at *ptep (level l), dropping any subtree it replaces. */
+/*
+ * Store a leaf at *ptep (level l), dropping any subtree it replaces: clear,
+ * flush, and only then free, so no CPU can still walk a freed table.
+ */
 static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 			  uintptr_t va, uint64_t leaf)
 {
@@ -232,9 +244,9 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 	*ptep = leaf;
 	if (!pte_present(old))
 		return;
+	hat_tlb_flush(hat, va, level_size(hat->h_mode, l));
 	if (!pte_is_leaf(l, old))
 		hati_free_tree(hat, pte_addr(old, l, hat->h_mode), l - 1);
-	hat_tlb_flush(hat, va, level_size(hat->h_mode, l));
 }
 
 int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
@@ -345,9 +357,13 @@ static int hati_range(struct hat *hat, uint64_t pa, int l, uintptr_t va,
 				return err;
 			if (prot < 0 && hati_table_empty(m, l - 1,
 							 pte_addr(*ptep, l, m))) {
-				hat_ptpage_free(pte_addr(*ptep, l, m));
+				uint64_t child = pte_addr(*ptep, l, m);
+
+				*ptep = 0; /* clear, flush, then free */
+				hat_tlb_flush(hat, va & ~(level_size(m, l) - 1),
+					      level_size(m, l));
+				hat_ptpage_free(child);
 				hat->h_ptpages--;
-				*ptep = 0;
 			}
 		}
 		if (end == last)

@@ -3,8 +3,6 @@
  * command line asks for.
  */
 #include <boot.h>
-#include <bootalloc.h>
-#include <hat.h>
 #include <cmdline.h>
 #include <cpu.h>
 #include <kernel.h>
@@ -15,6 +13,9 @@
 #include <kstring.h>
 #include <platform.h>
 #include <trap.h>
+#include <bootalloc.h>
+#include <hat.h>
+#include <page.h>
 
 #define KTEST_GLOBS_MAX 1024
 
@@ -43,9 +44,10 @@ void kmain(uint64_t start_info_pa)
 	kprintf("vmlab: lab %d, cmdline \"%s\"\n", LAB, boot_cmdline());
 	memmap_print();
 	kpm_init();
-	bootalloc_init();
 	lapic_init();
+	bootalloc_init();
 	hat_kern_init();
+	page_init();
 	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);
 }

@@ -81,19 +81,28 @@ static void read_line(char *line)
 	}
 }
 
-/* Split line in place into at most MON_MAXARGS words; returns argc. */
+/*
+ * Split line in place into at most MON_MAXARGS words; returns argc. A word
+ * may be quoted with '...' or "..." (a shell habit: test 'trap.*').
+ */
 static int split_args(char *line, char **argv)
 {
 	int argc = 0;
 
 	for (char *p = line; *p != '\0' && argc < MON_MAXARGS;) {
+		char quote = 0;
+
 		while (*p == ' ' || *p == '\t')
 			*p++ = '\0';
 		if (*p == '\0')
 			break;
+		if (*p == '\'' || *p == '"')
+			quote = *p++;
 		argv[argc++] = p;
-		while (*p != '\0' && *p != ' ' && *p != '\t')
+		while (*p != '\0' && (quote ? *p != quote : *p != ' ' && *p != '\t'))
 			p++;
+		if (quote && *p == quote)
+			*p++ = '\0';
 	}
 	return argc;
 }

@@ -4,9 +4,7 @@
  * kernel runs on its HAT tables (lab 2 on), the window goes through the
  * HAT like any other mapping.
  */
-#include <hat.h>
 #include <kernel.h>
-#include <pte.h>
 #include <testmap.h>
 #include <x86.h>
 
@@ -36,30 +34,10 @@ static void invlpg(uint64_t va)
 	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
-static void testmap_hat_map(uint64_t va, uint64_t pa, unsigned flags)
-{
-	unsigned prot = PROT_READ;
-	int err;
-
-	if (flags & TM_W)
-		prot |= PROT_WRITE;
-	if (flags & TM_U)
-		prot |= PROT_USER;
-	if (!(flags & TM_NX))
-		prot |= PROT_EXEC;
-	err = hat_memload(&kernel_hat, va, pa >> PAGESHIFT, prot, 0);
-	if (err != 0)
-		panic("testmap_map: hat_memload %#lx: %d", va, err);
-}
-
 void testmap_map(uint64_t va, uint64_t pa, unsigned flags)
 {
 	uint64_t pte = pa | PTE_P;
 
-	if (kernel_hat_active) {
-		testmap_hat_map(va, pa, flags);
-		return;
-	}
 	if (flags & TM_W)
 		pte |= PTE_W;
 	if (flags & TM_U)
@@ -72,13 +50,6 @@ void testmap_map(uint64_t va, uint64_t pa, unsigned flags)
 
 void testmap_unmap(uint64_t va)
 {
-	if (kernel_hat_active) {
-		int err = hat_unload(&kernel_hat, va, PAGESIZE);
-
-		if (err != 0)
-			panic("testmap_unmap: hat_unload %#lx: %d", va, err);
-		return;
-	}
 	*testmap_pte(va) = 0;
 	invlpg(va);
 }

@@ -4,11 +4,10 @@
  * kernel runs on its HAT tables (lab 2 on), the window goes through the
  * HAT like any other mapping.
  */
-#include <hat.h>
 #include <kernel.h>
-#include <pte.h>
 #include <testmap.h>
 #include <x86.h>
+#include <hat.h>
 
 #define PTE_TABLE (PTE_P | PTE_W | PTE_U)
 

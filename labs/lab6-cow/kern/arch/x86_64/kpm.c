@@ -8,7 +8,6 @@
  */
 #include <boot.h>
 #include <kernel.h>
-#include <pte.h>
 #include <kstring.h>
 #include <memmap.h>
 #include <x86.h>

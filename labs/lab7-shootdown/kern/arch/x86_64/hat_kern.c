@@ -14,6 +14,9 @@
  *
  * so no kernel page is both writable and executable (W^X). While the HAT
  * is still a stub (lab 2's tree) the kernel stays on the boot tables.
+ *
+ * Page-table pages come from the boot allocator until the buddy allocator
+ * is ready (lab 3), and from the buddy allocator after.
  */
 #include <boot.h>
 #include <bootalloc.h>
@@ -24,17 +27,21 @@
 #include <kstring.h>
 #include <memmap.h>
 #include <monitor.h>
+#include <page.h>
 #include <pte.h>
 #include <x86.h>
 
-/* Past this many pages one CR3 reload beats one invlpg per page (Linux's
- * tlb_single_page_flush_ceiling: about 33 invlpg cost as much as the
- * refills a full flush causes). */
+/*
+ * Past this many pages, one CR3 reload is cheaper than one invlpg each:
+ * an invlpg costs about 100 ns, so 33 of them cost about what the refills
+ * after a full flush do (Linux's tlb_single_page_flush_ceiling is 33).
+ */
 #define FLUSH_CEILING 33
 
 struct hat kernel_hat;
 bool kernel_hat_active;
 static long fail_after = -1; /* fault injection for the tests */
+static uint64_t ptpages_live;
 
 extern char __rodata_start[], __data_start[];
 
@@ -46,15 +53,33 @@ uint64_t hat_ptpage_alloc(void)
 		return 0;
 	if (fail_after > 0)
 		fail_after--;
-	pa = bootalloc_page();
-	if (pa != 0)
-		memset(kpm_va(pa), 0, PAGESIZE);
+	if (page_ready) {
+		page_t *pp = page_alloc_pages(0, PG_PTABLE);
+
+		pa = pp != NULL ? page_pfn(pp) << PAGESHIFT : 0;
+	} else {
+		pa = bootalloc_page();
+	}
+	if (pa == 0)
+		return 0;
+	memset(kpm_va(pa), 0, PAGESIZE);
+	ptpages_live++;
 	return pa;
 }
 
 void hat_ptpage_free(uint64_t pa)
 {
+	ptpages_live--;
+	if (page_ready) {
+		page_free_pages(pfn_to_page(pa >> PAGESHIFT), 0);
+		return;
+	}
 	bootalloc_free(pa);
+}
+
+uint64_t hat_ptpages_live(void)
+{
+	return ptpages_live;
 }
 
 void hat_ptpage_inject_failure(long after)

@@ -1,0 +1,53 @@
+/*
+ * buddy.c — the binary buddy allocator for physical pages.
+ *
+ * Design (read this before writing lab 3):
+ *
+ * 1. Blocks. Free memory is kept in blocks of 2^order pages, order 0 to
+ *    MAX_ORDER, each aligned to its own size: an order-k block starts at a
+ *    pfn that is a multiple of 2^k. Each zone has free_area[order], a list
+ *    of its free blocks of that order and their count.
+ *
+ * 2. A free block is known by its first page: P_FREE set and p_order =
+ *    the block's order. The other pages of a free block are not marked
+ *    P_FREE (whatever p_order they hold means nothing). Only the head is
+ *    ever on a list.
+ *
+ * 3. Allocation of order k takes a block from the smallest non-empty
+ *    free_area[j], j >= k, and splits it: each split halves the block and
+ *    puts the upper half back on free_area of the lower order, until an
+ *    order-k block is left. A NORMAL request falls back to the DMA zone
+ *    when NORMAL has nothing; a PG_DMA request never leaves DMA.
+ *
+ * 4. Freeing merges. Two order-k blocks are buddies when they are the two
+ *    halves of one aligned order-(k+1) block; their pfns differ in bit k
+ *    only, so the buddy of pfn is pfn ^ (1 << k):
+ *
+ *	order 2:  [ 8  9 10 11 ][12 13 14 15 ]   8 ^ 4 = 12, 12 ^ 4 = 8
+ *	order 3:  [ 8  9 10 11  12 13 14 15 ]    merged: starts at 8 & ~4
+ *
+ *    A freed block merges with its buddy while the buddy is (a) a page
+ *    that exists (inside page_array), (b) in the same zone, (c) not
+ *    reserved, (d) free, and (e) of the same order; then the merged block
+ *    tries again one order up. Check all of them before touching the
+ *    buddy's page_t, and stop at MAX_ORDER.
+ *
+ * 5. Errors. Exhaustion returns NULL. Freeing a block whose head is
+ *    already free is a double free; freeing a reserved page, or a pfn not
+ *    aligned to its order, is a bug too: each panics with its name.
+ *
+ * Every operation is O(MAX_ORDER): no list is ever searched.
+ */
+#include <kenv.h>
+#include <page.h>
+
+page_t *page_alloc_pages(unsigned order, unsigned flags)
+{
+	(void)order, (void)flags;
+	return NULL; /* lab 3: take a block, splitting larger ones */
+}
+
+void page_free_pages(page_t *pp, unsigned order)
+{
+	(void)pp, (void)order; /* lab 3: give a block back, merging buddies */
+}

@@ -1,0 +1,707 @@
+"""vmlab.py — gdb helpers for the vmlab kernel (`make gdb` loads this file).
+
+Commands (each also has `help vm-...`):
+
+  vm-help              list these commands
+  vm-break-entry       a breakpoint on pvh_start at its *physical* address
+  vm-regs [EXPR]       decode a struct regs (default: `rp` in trap())
+  vm-ptwalk VA [CR3]   walk the page tables for VA, as the monitor's ptwalk
+  vm-buddy             free blocks per zone and order, and what changed
+  vm-kmem [CACHE]      the slab allocator's caches (lab 4)
+
+It also teaches gdb to unwind through a trap frame: the caller of the frame
+at trap_return (entry.S) is the code the trap interrupted, with the
+registers cmntrap saved in its struct regs. So `bt` inside trap() reaches
+the faulting function, and `finish` out of trap() stops at trap_return.
+
+Everything is read from guest memory through the kernel's own symbols and
+debug info. Page tables are physical memory: they are read through the
+direct map (KPM_BASE + pa, as the kernel's kpm_va() does) and, before the
+direct map exists, through QEMU's physical-memory mode of its gdb stub.
+A helper whose structure this kernel lacks (a lab not reached yet) says so
+in one line. This file runs inside gdb's Python; it uses the gdb API only.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import gdb
+from gdb.FrameDecorator import FrameDecorator
+from gdb.unwinder import Unwinder, register_unwinder
+
+KPM_BASE = 0xFFFF800000000000      # the direct map (kernel.h)
+PTE_ADDR = 0x000FFFFFFFFFF000      # pte.h
+CR0_PG = 1 << 31
+CR4_LA57 = 1 << 12
+T_PGFLT = 14
+PHYS32_ENTRY_NOTE = 18             # XEN_ELFNOTE_PHYS32_ENTRY (boot.S)
+
+
+class VmError(Exception):
+    """A helper cannot do what was asked: a gdb error of one line."""
+
+
+class Absent(Exception):
+    """This kernel has nothing to show yet (a later lab, paging off): one
+    line of output, not an error, so a script goes on."""
+
+
+# ------------------------------------------------------------ reading
+
+def symbol(name: str, absent: str) -> gdb.Value:
+    """The value of a kernel symbol, or Absent(absent) if there is none."""
+    try:
+        return gdb.parse_and_eval(name)
+    except gdb.error:
+        raise Absent(absent) from None
+
+
+def has_symbol(name: str) -> bool:
+    try:
+        gdb.parse_and_eval(f"&{name}")
+        return True
+    except gdb.error:
+        return False
+
+
+def live_register(name: str) -> int:
+    """A register of the stopped CPU (the innermost frame's, not unwound)."""
+    try:
+        return int(gdb.newest_frame().read_register(name)) & (2**64 - 1)
+    except (gdb.error, ValueError) as e:
+        raise VmError(f"register {name} is not available ({e}); is gdb "
+                      "attached to a halted QEMU (make gdb)?") from None
+
+
+def read_virt(va: int, size: int) -> bytes:
+    try:
+        return bytes(gdb.selected_inferior().read_memory(va, size))
+    except gdb.MemoryError:
+        raise VmError(f"cannot read {size} bytes at {va:#x}") from None
+
+
+def read_phys(pa: int, size: int) -> bytes:
+    """Guest physical memory: through the direct map, else QEMU's stub."""
+    try:
+        return bytes(gdb.selected_inferior().read_memory(KPM_BASE + pa,
+                                                         size))
+    except gdb.MemoryError:
+        return _read_phys_qemu(pa, size)
+
+
+def _phy_mem_mode(on: bool) -> bool:
+    out = gdb.execute(f"maintenance packet Qqemu.PhyMemMode:{int(on)}",
+                      to_string=True)
+    return '"OK"' in out
+
+
+def _read_phys_qemu(pa: int, size: int) -> bytes:
+    """QEMU's gdb stub reads physical addresses after Qqemu.PhyMemMode:1."""
+    if not _phy_mem_mode(True):
+        raise VmError(f"cannot read physical address {pa:#x}: no direct "
+                      "map yet and the gdb stub has no physical mode")
+    try:
+        return bytes(gdb.selected_inferior().read_memory(pa, size))
+    except gdb.MemoryError:
+        raise VmError(f"cannot read physical address {pa:#x}") from None
+    finally:
+        _phy_mem_mode(False)
+
+
+def u64(data: bytes, i: int = 0) -> int:
+    return struct.unpack_from("<Q", data, 8 * i)[0]
+
+
+def c_string(ptr: gdb.Value, default: str) -> str:
+    """A char * the kernel has set, or default while it is still NULL."""
+    if int(ptr) == 0:
+        return default
+    return ptr.string(errors="replace", length=64).split("\0")[0]
+
+
+def where(addr: int) -> str:
+    """addr with its symbol, as gdb prints it: 0x... <func+4>."""
+    try:
+        return gdb.format_address(addr)
+    except (gdb.error, ValueError):
+        return f"{addr:#x}"
+
+
+# ------------------------------------------------------------ commands
+
+class VmCommand(gdb.Command):
+    """Base: a vm-* command whose errors are one line, never a traceback."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, gdb.COMMAND_USER)
+        self.cmd = name
+
+    def invoke(self, arg: str, from_tty: bool) -> None:
+        try:
+            self.run(gdb.string_to_argv(arg))
+        except Absent as e:
+            out(f"{self.cmd}: {e}")
+        except VmError as e:
+            raise gdb.GdbError(f"{self.cmd}: {e}") from None
+        except gdb.error as e:
+            raise gdb.GdbError(f"{self.cmd}: {e}") from None
+        except (ValueError, UnicodeError, OverflowError) as e:
+            raise gdb.GdbError(f"{self.cmd}: cannot decode what it read "
+                               f"({e})") from None
+
+    def run(self, argv: list[str]) -> None:
+        raise NotImplementedError
+
+
+def expr_int(text: str) -> int:
+    """A gdb expression (0x..., a symbol, $cr3, rp->r_rip) as an integer."""
+    try:
+        return int(gdb.parse_and_eval(text)) & (2**64 - 1)
+    except gdb.error as e:
+        raise VmError(f"{text}: {e}") from None
+
+
+def out(line: str = "") -> None:
+    gdb.write(line + "\n")
+
+
+# ------------------------------------------------------ vm-break-entry
+
+def pvh_entry(path: str) -> int:
+    """The physical entry in the ELF's Xen PVH note, where QEMU jumps."""
+    try:
+        with open(path, "rb") as f:
+            elf = f.read()
+    except OSError as e:
+        raise VmError(f"cannot read {path}: {e.strerror}") from None
+    if elf[:5] != b"\x7fELF\x02":
+        raise VmError(f"{path} is not an ELF64 file")
+    phoff, = struct.unpack_from("<Q", elf, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", elf, 0x36)
+    for i in range(phnum):
+        p_type, _, p_offset = struct.unpack_from("<IIQ", elf,
+                                                 phoff + i * phentsize)
+        p_filesz, = struct.unpack_from("<Q", elf, phoff + i * phentsize + 32)
+        if p_type == 4:  # PT_NOTE
+            entry = _note_entry(elf[p_offset:p_offset + p_filesz])
+            if entry is not None:
+                return entry
+    raise VmError(f"{path} has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)")
+
+
+def _note_entry(notes: bytes) -> int | None:
+    pos = 0
+    while pos + 12 <= len(notes):
+        namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
+        name_at = pos + 12
+        desc_at = name_at + (namesz + 3) // 4 * 4
+        if notes[name_at:name_at + namesz] == b"Xen\0" and \
+                ntype == PHYS32_ENTRY_NOTE and descsz >= 4:
+            return struct.unpack_from("<I", notes, desc_at)[0]
+        pos = desc_at + (descsz + 3) // 4 * 4
+    return None
+
+
+class BreakEntry(VmCommand):
+    """Stop at pvh_start, the kernel's first instruction, at its physical address.
+
+QEMU enters pvh_start in 32-bit protected mode with paging off, so the
+instruction runs at its physical address (0x100000), not at the link
+address gdb knows for the symbol (0xffffffff80100000): `break pvh_start`
+never fires. This sets a hardware breakpoint on the physical address that
+the ELF's PVH note gives QEMU. Once paging is on (start64 and later),
+ordinary breakpoints on symbols work: `break kmain`."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-break-entry")
+
+    def run(self, argv: list[str]) -> None:
+        progspace = gdb.current_progspace()
+        if progspace is None or progspace.filename is None:
+            raise VmError("no kernel loaded (file build/kernel.elf)")
+        pa = pvh_entry(progspace.filename)
+        gdb.execute(f"hbreak *{pa:#x}")
+        link = has_symbol("pvh_start") and \
+            f" (linked at {int(gdb.parse_and_eval('&pvh_start')):#x})" or ""
+        out(f"vm-break-entry: pvh_start runs at physical {pa:#x}, in 32-bit "
+            "mode with paging off;")
+        out(f"  `break pvh_start`{link} would never fire")
+
+
+# ------------------------------------------------------------- vm-regs
+
+GPR_ROWS = (("rax", "rbx", "rcx"), ("rdx", "rsi", "rdi"),
+            ("rbp", "r8", "r9"), ("r10", "r11", "r12"),
+            ("r13", "r14", "r15"), ("trapno", "err", "rip"),
+            ("cs", "rfl", "rsp"), ("ss",))
+SHORT = {"trapno": "trp"}
+RFLAGS = ((0, "CF"), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"),
+          (9, "IF"), (10, "DF"), (11, "OF"))
+# trap_name()'s cases past the exception table (kern/os/intr.c).
+VECTOR_NAMES = {0x80: "system call", 0x81: "test vector",
+                0xF0: "LAPIC timer", 0xFF: "spurious"}
+PF_BITS = (("P", "the page is not present", "a protection violation"),
+           ("W", "the access was a read", "the access was a write"),
+           ("U", "it came from ring 0 (supervisor)",
+            "it came from ring 3 (user)"),
+           ("RSVD", "no reserved bit set",
+            "a paging entry has a reserved bit set"),
+           ("I", "a data access", "an instruction fetch"))
+SELECTOR_ERR = frozenset({10, 11, 12, 13})
+
+
+def trap_name(trapno: int) -> str:
+    """The kernel's name for a vector, read from its exc_names[] table."""
+    if trapno >= 32:
+        return VECTOR_NAMES.get(trapno,
+                                "interrupt" if trapno < 256 else "bad vector")
+    if not has_symbol("exc_names"):
+        return "(this kernel has no exc_names[])"
+    name = gdb.parse_and_eval("exc_names")[trapno]
+    return c_string(name, "reserved")
+
+
+def regs_type() -> gdb.Type:
+    try:
+        return gdb.lookup_type("struct regs")
+    except gdb.error:
+        raise VmError("no struct regs in this kernel's debug info") from None
+
+
+def regs_at(text: str | None) -> gdb.Value:
+    """The struct regs an expression names, or the current frame's."""
+    rt = regs_type()
+    if text is None:
+        return _default_regs(rt)
+    try:
+        v = gdb.parse_and_eval(text)
+    except gdb.error as e:
+        raise VmError(f"{text}: {e}") from None
+    if v.type.strip_typedefs().code == gdb.TYPE_CODE_STRUCT:
+        return v
+    return v.cast(rt.pointer()).dereference()
+
+
+def _default_regs(rt: gdb.Type) -> gdb.Value:
+    frame = gdb.selected_frame()
+    if frame.pc() == trap_return_addr():
+        return gdb.Value(live_register("rsp")).cast(rt.pointer()).dereference()
+    try:
+        rp = frame.read_var("rp")
+    except ValueError:
+        raise VmError("no `rp` in this frame: stop in trap() "
+                      "(break trap), or name one: vm-regs EXPR") from None
+    if rp.is_optimized_out:
+        raise VmError("`rp` is optimized out here; try vm-regs at the "
+                      "first line of trap()")
+    return rp.dereference()
+
+
+def field(regs: gdb.Value, name: str) -> int:
+    return int(regs["r_" + name]) & (2**64 - 1)
+
+
+def print_regs(regs: gdb.Value) -> None:
+    for row in GPR_ROWS:
+        out(" ".join(f"{SHORT.get(r, r):<3} {field(regs, r):016x}"
+                     for r in row))
+    trapno, cs = field(regs, "trapno"), field(regs, "cs")
+    ring = "ring 3 (user)" if cs & 3 == 3 else f"ring {cs & 3} (kernel)"
+    out(f"trap   {trapno:#x} = {trapno}: {trap_name(trapno)}, from {ring}")
+    out(f"rip    {where(field(regs, 'rip'))}")
+    rfl = field(regs, "rfl")
+    flags = " ".join(n for bit, n in RFLAGS if rfl >> bit & 1)
+    out(f"rflags {rfl:#x} [ {flags} ]")
+
+
+def print_pf(err: int) -> None:
+    out(f"#pf error code {err:#x}:")
+    for bit, (name, off, on) in enumerate(PF_BITS):
+        val = err >> bit & 1
+        out(f"  {name:<4} = {val}  {on if val else off}")
+    kind = "F_PROT" if err & 1 else "F_INVAL"
+    rw = "S_EXEC" if err & 0x10 else "S_WRITE" if err & 2 else "S_READ"
+    mode = "user" if err & 4 else "kernel"
+    out(f"  pf_decode: {kind}, {rw}, {mode}")
+    out(f"cr2    {live_register('cr2'):#018x}  the faulting address "
+        "(live CR2)")
+
+
+def print_selector_err(err: int) -> None:
+    if err == 0:
+        out("error code 0: no segment selector involved")
+        return
+    table = "IDT" if err & 2 else ("LDT" if err & 4 else "GDT")
+    ext = ", external event" if err & 1 else ""
+    out(f"error code {err:#x}: {table} entry {err >> 3}{ext}")
+
+
+class Regs(VmCommand):
+    """Decode a struct regs: vm-regs [EXPR] (default: rp, in trap()).
+
+Prints every register the trap saved, the trap's name (from the kernel's
+exc_names[]), the ring it came from, and for a page fault the error code
+in words and CR2. EXPR is a struct regs, a pointer to one, or an address:
+vm-regs rp, vm-regs $rsp (at trap_return), vm-regs 0xffffffff801228b0."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-regs")
+
+    def run(self, argv: list[str]) -> None:
+        regs = regs_at(" ".join(argv) if argv else None)
+        out(f"struct regs at {int(regs.address):#x}")
+        print_regs(regs)
+        trapno, err = field(regs, "trapno"), field(regs, "err")
+        if trapno == T_PGFLT:
+            print_pf(err)
+        elif trapno in SELECTOR_ERR:
+            print_selector_err(err)
+
+
+# ----------------------------------------------------------- vm-ptwalk
+
+@dataclass(frozen=True)
+class Level:
+    name: str
+    shift: int
+    bits: int
+
+
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    va_bits: int
+    sign_extend: bool
+    levels: tuple[Level, ...]       # index 0 is the page table proper
+
+
+FALLBACK_4LEVEL = Mode("4-level", 48, True, (
+    Level("PT", 12, 9), Level("PD", 21, 9), Level("PDPT", 30, 9),
+    Level("PML4", 39, 9)))
+PTE_FLAGS = ((0, "P"), (1, "W"), (2, "U"), (3, "T"), (4, "C"), (5, "A"),
+             (6, "D"), (7, "S"), (8, "G"), (63, "X"))
+
+
+def paging_mode() -> Mode:
+    """The live mode (CR4.LA57), as the kernel's pt_mode table says."""
+    name = "pt_mode_5level" if live_register("cr4") & CR4_LA57 else \
+        "pt_mode_4level"
+    try:
+        m = gdb.parse_and_eval(name)
+        m.fetch_lazy()
+    except gdb.error:
+        if name == "pt_mode_4level":
+            return FALLBACK_4LEVEL
+        raise VmError(f"CR4.LA57 is set but {name} cannot be read") \
+            from None
+    levels = tuple(Level(c_string(m["lvl"][i]["name"], f"L{i}"),
+                         int(m["lvl"][i]["shift"]), int(m["lvl"][i]["bits"]))
+                   for i in range(int(m["levels"])))
+    return Mode(c_string(m["name"], name), int(m["va_bits"]),
+                bool(m["sign_extend"]), levels)
+
+
+def va_valid(m: Mode, va: int) -> bool:
+    high = va >> (m.va_bits - 1)
+    if not m.sign_extend:
+        return va >> m.va_bits == 0
+    return high in (0, (2**64 - 1) >> (m.va_bits - 1))
+
+
+def pte_flags(pte: int) -> str:
+    return "".join(c if pte >> bit & 1 else "-" for bit, c in PTE_FLAGS)
+
+
+def leaf_page(pte: int, level: int, lv: Level) -> int:
+    """The page a leaf maps; a large leaf's bit 12 is PAT, not address."""
+    if level == 0:
+        return pte & PTE_ADDR
+    return pte & PTE_ADDR & ~((1 << lv.shift) - 1)
+
+
+def ptwalk(va: int, root: int) -> Iterator[str]:
+    """The lines of hat_ptwalk_print() (kern/vm/hat.c) for va from root."""
+    m = paging_mode()
+    yield (f"ptwalk {va:#x} ({m.name}, root {root:#x}); flags P W U "
+           "T(pwt) C(pcd) A D S(ps) G X(nx)")
+    if not va_valid(m, va):
+        yield f"  not a valid address in {m.name} mode"
+        return
+    table = root
+    for level in range(len(m.levels) - 1, -1, -1):
+        lv = m.levels[level]
+        i = va >> lv.shift & ((1 << lv.bits) - 1)
+        pte = u64(read_phys(table + 8 * i, 8))
+        head = f"  {lv.name:<4} [{i:3d}] {pte:016x} {pte_flags(pte)}"
+        if not pte & 1:
+            yield head + "  not present"
+            return
+        if level == 0 or pte & 0x80:
+            page = leaf_page(pte, level, lv)
+            pa = page + (va & ((1 << lv.shift) - 1))
+            yield f"{head}  -> page {page:#x}, pa {pa:#x}"
+            return
+        yield head
+        table = pte & PTE_ADDR
+
+
+class PtWalk(VmCommand):
+    """Walk the page tables for a VA: vm-ptwalk VA [CR3].
+
+Prints each level's index, entry and flags, then the page and physical
+address, in the layout of the monitor's `ptwalk VA` (hat_ptwalk_print).
+CR3 defaults to the live $cr3; give another root to walk another tree,
+e.g. vm-ptwalk 0x1000 kernel_hat.h_root. VA and CR3 are gdb expressions:
+vm-ptwalk &kmain, vm-ptwalk rp->r_rip, vm-ptwalk $cr2."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-ptwalk")
+
+    def run(self, argv: list[str]) -> None:
+        if len(argv) not in (1, 2):
+            raise VmError("usage: vm-ptwalk VA [CR3]   "
+                          "(e.g. vm-ptwalk 0xffffffff80100000)")
+        va = expr_int(argv[0])
+        if not live_register("cr0") & CR0_PG:
+            raise Absent("paging is off (CR0.PG = 0): every address is "
+                          "physical, there is nothing to walk")
+        root = expr_int(argv[1]) if len(argv) == 2 else live_register("cr3")
+        for line in ptwalk(va, root & PTE_ADDR):
+            out(line)
+
+
+# ------------------------------------------------------------ vm-buddy
+
+NO_BUDDY = "no buddy allocator in this kernel: it arrives with lab 3"
+_last_buddy: dict[str, list[int]] = {}
+
+
+def zone_counts() -> dict[str, list[int]]:
+    """zones[z].z_free_area[o].fa_count, by zone name."""
+    zones = symbol("zones", NO_BUDDY)
+    lo, hi = zones.type.strip_typedefs().range()
+    counts: dict[str, list[int]] = {}
+    for z in range(lo, hi + 1):
+        fa = zones[z]["z_free_area"]
+        olo, ohi = fa.type.strip_typedefs().range()
+        counts[c_string(zones[z]["z_name"], f"zone {z}")] = [
+            int(fa[o]["fa_count"]) for o in range(olo, ohi + 1)]
+    return counts
+
+
+def buddy_changes(old: dict[str, list[int]],
+                  new: dict[str, list[int]]) -> list[str]:
+    """'Normal: order 0 +1, order 3 -1' for each zone whose counts moved."""
+    lines = []
+    for zone, counts in new.items():
+        before = old.get(zone, counts)
+        moved = [f"order {o} {n - b:+d}"
+                 for o, (b, n) in enumerate(zip(before, counts)) if n != b]
+        if moved:
+            lines.append(f"  {zone}: " + ", ".join(moved))
+    return lines
+
+
+def free_pages(counts: list[int]) -> int:
+    return sum(n << o for o, n in enumerate(counts))
+
+
+class Buddy(VmCommand):
+    """Free blocks per zone and order: vm-buddy.
+
+The monitor's buddyinfo, read from zones[].z_free_area[order].fa_count,
+then the free pages per zone and in all, and what changed since the last
+vm-buddy (a split takes one block at order j and adds one at each order
+below j; a merge does the opposite)."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-buddy")
+
+    def run(self, argv: list[str]) -> None:
+        counts = zone_counts()
+        orders = max(len(c) for c in counts.values())
+        out(f"{'order:':<20}" + "".join(f" {o:6d}" for o in range(orders)))
+        for zone, c in counts.items():
+            out(f"Node 0, zone {zone:>8}" + "".join(f" {n:6d}" for n in c))
+        total = sum(free_pages(c) for c in counts.values())
+        per_zone = ", ".join(f"{z} {free_pages(c)}" for z, c in counts.items())
+        out(f"free pages: {total} ({total >> 8} MiB): {per_zone}")
+        if has_symbol("page_ready") and \
+                not bool(gdb.parse_and_eval("page_ready")):
+            out("(page_ready is false: the kernel is on its boot allocator)")
+        self.report_changes(counts)
+
+    @staticmethod
+    def report_changes(counts: dict[str, list[int]]) -> None:
+        if _last_buddy:
+            changes = buddy_changes(_last_buddy, counts)
+            out("since the last vm-buddy:" if changes else
+                "since the last vm-buddy: no change")
+            for line in changes:
+                out(line)
+        _last_buddy.clear()
+        _last_buddy.update(counts)
+
+
+# ------------------------------------------------------------- vm-kmem
+
+class Kmem(VmCommand):
+    """The slab allocator's caches: vm-kmem [CACHE] (lab 4)."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-kmem")
+
+    def run(self, argv: list[str]) -> None:
+        if not has_symbol("kmem_cache_create"):
+            raise Absent("no kmem in this kernel: it arrives with lab 4")
+        raise VmError("this kernel has kmem, but this vmlab.py predates it: "
+                      "use the monitor's kmastat")
+
+
+# ------------------------------------------------------------- vm-help
+
+class Help(VmCommand):
+    """List vmlab's gdb helpers: vm-help."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-help")
+
+    def run(self, argv: list[str]) -> None:
+        for cmd in COMMANDS:
+            out(f"  {cmd.cmd:<15} {(cmd.__doc__ or '').splitlines()[0]}")
+        out("  (help vm-regs and so on say more)")
+
+
+# ------------------------------------------------ unwinding trap frames
+
+_addrs: dict[str, int | None] = {}
+_types: dict[str, gdb.Type | None] = {}
+# struct regs fields restored as the interrupted code's registers.
+UNWOUND = ("rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9",
+           "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rsp")
+
+
+def trap_return_addr() -> int | None:
+    """Where trap() returns into cmntrap (entry.S), if the kernel has it."""
+    if "trap_return" not in _addrs:
+        _learn_addresses()
+    return _addrs["trap_return"]
+
+
+def _learn_addresses(_event: object = None) -> None:
+    """Cache symbol addresses the unwinder needs (it must not evaluate)."""
+    try:
+        _addrs["trap_return"] = int(gdb.parse_and_eval("&trap_return"))
+    except gdb.error:
+        _addrs["trap_return"] = None
+    try:
+        _types["regs_ptr"] = gdb.lookup_type("struct regs").pointer()
+    except gdb.error:
+        _types["regs_ptr"] = None
+    _last_buddy.clear()
+
+
+class FrameId:
+    """A frame's identity for gdb: gdb 13 wants gdb.Value attributes."""
+
+    def __init__(self, sp: int, pc: int) -> None:
+        self.sp = gdb.Value(sp)
+        self.pc = gdb.Value(pc)
+
+
+class TrapFrameUnwinder(Unwinder):
+    """At trap_return, %rsp points at the struct regs cmntrap pushed: the
+    caller is the interrupted code, with the registers saved there. The
+    frame's id is (rp, trap_return) however it is reached, so `finish`
+    out of trap() recognizes the frame it lands in."""
+
+    def __init__(self) -> None:
+        super().__init__("vmlab-trap-frame")
+
+    def __call__(self, pending: gdb.PendingFrame) -> gdb.UnwindInfo | None:
+        ret = _addrs.get("trap_return")
+        if ret is None or int(pending.read_register("rip")) != ret:
+            return None
+        rptr = _types.get("regs_ptr")
+        if rptr is None:
+            return None
+        sp = int(pending.read_register("rsp"))
+        info = pending.create_unwind_info(FrameId(sp, ret))
+        regs = gdb.Value(sp).cast(rptr).dereference()
+        for reg in UNWOUND:
+            want = pending.read_register(reg).type
+            info.add_saved_register(reg, regs["r_" + reg].cast(want))
+        return info
+
+
+class InterruptedFrame(FrameDecorator):
+    """The frame a trap interrupted: its pc is where the trap hit, not a
+    return address, so name it by pc itself rather than pc - 1."""
+
+    def function(self) -> int:
+        return self.inferior_frame().pc()
+
+    def filename(self) -> str | None:
+        sal = gdb.find_pc_line(self.inferior_frame().pc())
+        return sal.symtab.filename if sal.symtab else None
+
+    def line(self) -> int | None:
+        sal = gdb.find_pc_line(self.inferior_frame().pc())
+        return sal.line if sal.symtab else None
+
+    def frame_args(self) -> None:
+        return None
+
+
+OUTERMOST = frozenset({"start64"})    # boot.S: calls kmain with %rbp = 0
+
+
+class TrapFrameFilter:
+    """Decorates, in `bt`, each frame that sits right above a trap frame."""
+
+    def __init__(self) -> None:
+        self.name = "vmlab-trap-frame"
+        self.priority = 100
+        self.enabled = True
+        gdb.frame_filters[self.name] = self
+
+    def filter(self, frames: Iterator[FrameDecorator]) -> Iterator:
+        for fd in frames:
+            yield self._decorate(fd)
+            if self._outermost(fd.inferior_frame()):
+                return
+
+    @staticmethod
+    def _outermost(frame: gdb.Frame) -> bool:
+        """Nothing the kernel knows lies past the boot path's first
+        frame, or past a frame of user code (an address below the
+        kernel's half): what gdb would guess there is noise."""
+        return frame.name() in OUTERMOST or frame.pc() < KPM_BASE
+
+    @staticmethod
+    def _decorate(fd: FrameDecorator) -> FrameDecorator:
+        newer = fd.inferior_frame().newer()
+        ret = _addrs.get("trap_return")
+        if newer is not None and ret is not None and newer.pc() == ret:
+            return InterruptedFrame(fd)
+        return fd
+
+
+COMMANDS: list[VmCommand] = []
+
+
+def _install(makers: tuple[Callable[[], VmCommand], ...]) -> None:
+    COMMANDS.extend(make() for make in makers)
+    register_unwinder(None, TrapFrameUnwinder(), replace=True)
+    TrapFrameFilter()
+    gdb.events.new_objfile.connect(_learn_addresses)
+    _learn_addresses()
+    out("vmlab: gdb helpers loaded: " +
+        ", ".join(c.cmd for c in COMMANDS if c.cmd != "vm-help") +
+        " (vm-help lists them)")
+
+
+_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem))

@@ -1,0 +1,110 @@
+/*
+ * page.h — physical memory as the kernel sees it: one page_t per frame,
+ * grouped in zones, handed out by the buddy allocator (lab 3).
+ *
+ * Every frame from pfn 0 to the top of RAM has a page_t in page_array, so
+ * the page of a pfn is an index and the pfn of a page is a subtraction.
+ * Frames that are not RAM (holes, firmware, the low 1 MiB) have a page_t
+ * too, marked P_RESERVED, so nothing has to ask whether a page_t exists.
+ *
+ * Later labs give a page its identity, <p_vnode, p_offset>, and chain it in
+ * the page hash (lab 5), and count the mappings of anonymous pages (lab 6).
+ * The fields are laid out for that now; page_t stays within 64 bytes.
+ */
+#ifndef PAGE_H
+#define PAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MAX_ORDER 10 /* blocks of 2^0 .. 2^10 pages (4 KiB .. 4 MiB) */
+
+struct vnode;
+
+typedef struct page {
+	struct page *p_next;    /* free_area list (lab 3); vnode list (lab 5) */
+	struct page *p_prev;
+	struct vnode *p_vnode;  /* identity: the vnode ... (lab 5) */
+	uint64_t p_offset;      /* ... and the offset in it */
+	struct page *p_hash;    /* page hash chain (lab 5) */
+	uint32_t p_flags;       /* P_* below */
+	uint8_t p_order;        /* order of the block this page heads */
+	uint8_t p_zone;         /* index in zones[] */
+	uint16_t p_owner;       /* PG_OWNER_* of an allocated block's head */
+	uint32_t p_share;       /* mappings of this page (lab 6) */
+	uint32_t p_lckcnt;      /* pins that keep it in memory (lab 5) */
+} page_t;
+
+/* p_flags */
+#define P_RESERVED 0x1 /* not RAM, or RAM nobody may allocate */
+#define P_FREE 0x2     /* heads a free block of order p_order */
+
+/* page_alloc_pages() flags: a zone choice and who the pages are for. */
+#define PG_DMA 0x1          /* only below 16 MiB (old DMA engines) */
+#define PG_OWNER_SHIFT 8
+#define PG_OWNER(f) (((f) >> PG_OWNER_SHIFT) & 0xff)
+#define PG_KERNEL (1U << PG_OWNER_SHIFT)  /* the kernel's own use */
+#define PG_PTABLE (2U << PG_OWNER_SHIFT)  /* page tables */
+#define PG_TEST (3U << PG_OWNER_SHIFT)    /* tests */
+#define PG_BOOT (4U << PG_OWNER_SHIFT)    /* taken before the allocator ran */
+#define PG_NOWNERS 5
+
+struct free_area {
+	page_t *fa_head;   /* doubly linked through p_next/p_prev */
+	uint64_t fa_count; /* blocks on the list */
+};
+
+enum { ZONE_DMA, ZONE_NORMAL, NZONES };
+
+typedef struct zone {
+	const char *z_name;
+	uint64_t z_start_pfn, z_end_pfn; /* [start, end) */
+	struct free_area z_free_area[MAX_ORDER + 1];
+	uint64_t z_present;  /* RAM pages the zone manages */
+} zone_t;
+
+#define DMA_LIMIT_PFN ((16UL << 20) >> 12)
+
+extern page_t *page_array;
+extern uint64_t page_array_npages; /* pfns 0 .. page_array_npages - 1 */
+extern zone_t zones[NZONES];
+extern bool page_ready;            /* the buddy allocator serves memory */
+
+static inline uint64_t page_pfn(const page_t *pp)
+{
+	return (uint64_t)(pp - page_array);
+}
+
+static inline page_t *pfn_to_page(uint64_t pfn)
+{
+	return &page_array[pfn];
+}
+
+/* The zone a pfn belongs to (by address alone). */
+static inline int pfn_zone(uint64_t pfn)
+{
+	return pfn < DMA_LIMIT_PFN ? ZONE_DMA : ZONE_NORMAL;
+}
+
+/* Build page_array and the zones from the memory map, free RAM to buddy. */
+void page_init(void);
+
+/*
+ * The buddy allocator (mm/buddy.c, lab 3). page_alloc_pages returns the
+ * first page_t of 2^order contiguous, 2^order-aligned free pages, or NULL;
+ * it never panics. The head of the block it returns records the block's
+ * order (p_order) and owner (p_owner, from flags). page_free_pages gives
+ * such a block back and merges it with its free buddies.
+ */
+page_t *page_alloc_pages(unsigned order, unsigned flags);
+void page_free_pages(page_t *pp, unsigned order);
+
+/* Free pages in all zones, from the free_area counts. */
+uint64_t page_free_count(void);
+/* Print free blocks per order per zone, in /proc/buddyinfo's layout. */
+void page_buddyinfo(void);
+/* Print where the pages went (kernel, page tables, free...), as ::memstat. */
+void page_memstat(void);
+
+#endif /* PAGE_H */

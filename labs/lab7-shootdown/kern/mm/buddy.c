@@ -1,0 +1,147 @@
+/*
+ * buddy.c — the binary buddy allocator for physical pages.
+ *
+ * Design (read this before writing lab 3):
+ *
+ * 1. Blocks. Free memory is kept in blocks of 2^order pages, order 0 to
+ *    MAX_ORDER, each aligned to its own size: an order-k block starts at a
+ *    pfn that is a multiple of 2^k. Each zone has free_area[order], a list
+ *    of its free blocks of that order and their count.
+ *
+ * 2. A free block is known by its first page: P_FREE set and p_order =
+ *    the block's order. The other pages of a free block are not marked
+ *    P_FREE (whatever p_order they hold means nothing). Only the head is
+ *    ever on a list.
+ *
+ * 3. Allocation of order k takes a block from the smallest non-empty
+ *    free_area[j], j >= k, and splits it: each split halves the block and
+ *    puts the upper half back on free_area of the lower order, until an
+ *    order-k block is left. A NORMAL request falls back to the DMA zone
+ *    when NORMAL has nothing; a PG_DMA request never leaves DMA.
+ *
+ * 4. Freeing merges. Two order-k blocks are buddies when they are the two
+ *    halves of one aligned order-(k+1) block; their pfns differ in bit k
+ *    only, so the buddy of pfn is pfn ^ (1 << k):
+ *
+ *	order 2:  [ 8  9 10 11 ][12 13 14 15 ]   8 ^ 4 = 12, 12 ^ 4 = 8
+ *	order 3:  [ 8  9 10 11  12 13 14 15 ]    merged: starts at 8 & ~4
+ *
+ *    A freed block merges with its buddy while the buddy is (a) a page
+ *    that exists (inside page_array), (b) in the same zone, (c) not
+ *    reserved, (d) free, and (e) of the same order; then the merged block
+ *    tries again one order up. Check all of them before touching the
+ *    buddy's page_t, and stop at MAX_ORDER.
+ *
+ * 5. Errors. Exhaustion returns NULL. Freeing a block whose head is
+ *    already free is a double free; freeing a reserved page, or a pfn not
+ *    aligned to its order, is a bug too: each panics with its name.
+ *
+ * Every operation is O(MAX_ORDER): no list is ever searched.
+ */
+#include <kenv.h>
+#include <page.h>
+
+static void fa_push(struct free_area *fa, page_t *pp)
+{
+	pp->p_prev = NULL;
+	pp->p_next = fa->fa_head;
+	if (fa->fa_head != NULL)
+		fa->fa_head->p_prev = pp;
+	fa->fa_head = pp;
+	fa->fa_count++;
+}
+
+static void fa_remove(struct free_area *fa, page_t *pp)
+{
+	if (pp->p_prev != NULL)
+		pp->p_prev->p_next = pp->p_next;
+	else
+		fa->fa_head = pp->p_next;
+	if (pp->p_next != NULL)
+		pp->p_next->p_prev = pp->p_prev;
+	pp->p_next = pp->p_prev = NULL;
+	fa->fa_count--;
+}
+
+/* Make pp the head of a free block of order, on its list. */
+static void block_free(zone_t *z, page_t *pp, unsigned order)
+{
+	pp->p_flags |= P_FREE;
+	pp->p_order = (uint8_t)order;
+	fa_push(&z->z_free_area[order], pp);
+}
+
+/* Take an order-k block from zone z, splitting a larger one if need be. */
+static page_t *zone_alloc(zone_t *z, unsigned order)
+{
+	unsigned o = order;
+	page_t *pp;
+
+	while (o <= MAX_ORDER && z->z_free_area[o].fa_count == 0)
+		o++;
+	if (o > MAX_ORDER)
+		return NULL;
+	pp = z->z_free_area[o].fa_head;
+	fa_remove(&z->z_free_area[o], pp);
+	pp->p_flags &= ~P_FREE;
+	while (o > order) { /* the upper half of each split goes back */
+		o--;
+		block_free(z, pp + (1UL << o), o);
+	}
+	pp->p_order = (uint8_t)order;
+	return pp;
+}
+
+page_t *page_alloc_pages(unsigned order, unsigned flags)
+{
+	page_t *pp = NULL;
+
+	if (order > MAX_ORDER)
+		return NULL;
+	if (!(flags & PG_DMA))
+		pp = zone_alloc(&zones[ZONE_NORMAL], order);
+	if (pp == NULL)
+		pp = zone_alloc(&zones[ZONE_DMA], order);
+	if (pp != NULL)
+		pp->p_owner = (uint16_t)PG_OWNER(flags);
+	return pp;
+}
+
+/* May the block at bpfn (the buddy) merge with an order-k block in z? */
+static bool buddy_mergeable(const zone_t *z, uint64_t bpfn, unsigned order)
+{
+	const page_t *b;
+
+	if (bpfn >= page_array_npages || bpfn < z->z_start_pfn ||
+	    bpfn >= z->z_end_pfn)
+		return false;
+	b = pfn_to_page(bpfn);
+	return (b->p_flags & (P_FREE | P_RESERVED)) == P_FREE &&
+	       b->p_order == order;
+}
+
+void page_free_pages(page_t *pp, unsigned order)
+{
+	uint64_t pfn = page_pfn(pp);
+	zone_t *z = &zones[pp->p_zone];
+
+	if (order > MAX_ORDER || (pfn & ((1UL << order) - 1)) != 0)
+		panic("page_free_pages: pfn %#lx is no order-%u block", pfn,
+		      order);
+	if (pp->p_flags & P_FREE)
+		panic("page_free_pages: double free of pfn %#lx (order %u)",
+		      pfn, order);
+	if (pp->p_flags & P_RESERVED)
+		panic("page_free_pages: pfn %#lx is reserved", pfn);
+	pp->p_owner = 0;
+	while (order < MAX_ORDER && buddy_mergeable(z, pfn ^ (1UL << order),
+						    order)) {
+		page_t *buddy = pfn_to_page(pfn ^ (1UL << order));
+
+		fa_remove(&z->z_free_area[order], buddy);
+		buddy->p_flags &= ~P_FREE;
+		pfn &= ~(1UL << order); /* the merged block starts lower */
+		order++;
+	}
+	block_free(z, pfn_to_page(pfn), order);
+}
