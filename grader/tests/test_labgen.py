@@ -369,6 +369,8 @@ class TreeContentTest(LabgenTestCase):
 
     def test_readme_for_students(self) -> None:
         """Bug: links to the wrong handout, or the reference README shipped."""
+        for name in ("lab2-pagetable.md", "lab2-pagetable-gdb.md"):
+            (self.repo / "handouts" / name).write_text("# handout\n")
         self.generate()
         readme = self.text(2, "README.md")
         self.assertTrue(readme.startswith("# Lab 2: Page tables and the HAT"))
@@ -379,6 +381,14 @@ class TreeContentTest(LabgenTestCase):
                     "`make test`", "`make grade`", "`make handin`"):
             self.assertIn(cmd, readme)
         self.assertNotIn("REFERENCE-README", readme)
+
+    def test_readme_never_links_a_missing_handout(self) -> None:
+        """Bug: a link to a handout that does not exist yet."""
+        self.generate()
+        readme = self.text(2, "README.md")
+        self.assertNotIn("handouts/lab2-pagetable", readme)
+        self.assertIn("handout is not written yet", readme)
+        self.assertIn("(../../handouts/lab1-trap.md)", self.text(1, "README.md"))
 
     def test_summary_lines(self) -> None:
         """Bug: counts wrong, or -q not honoured."""

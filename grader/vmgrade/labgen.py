@@ -518,18 +518,10 @@ def _copy_grader(grader: Path, dest: Path) -> int:
 
 def _readme(cfg: Config, lab: Lab, final: Path) -> str:
     """The README a student sees first when opening the tree at final."""
-    base = f"lab{lab.lab}-{lab.name}"
-    handout, gdb = (_link(p, final) for p in _handouts(cfg, lab))
     files = "\n".join(f"- `{f}`" for f in lab.student_files) or "- (none)"
     return f"""# Lab {lab.lab}: {lab.title}
 
-This is your tree for lab {lab.lab} of vmlab. Read the handout before you
-start:
-
-- [{base}.md]({handout}) explains what to build, in which
-  order, and how your work is graded;
-- [{base}-gdb.md]({gdb}) shows how to step through the
-  kernel with gdb when something goes wrong.
+This is your tree for lab {lab.lab} of vmlab. {_guide(cfg, lab, final)}
 
 ## Files you edit
 
@@ -554,6 +546,25 @@ This tree was generated from the course's reference kernel. lab.json lists
 the tests and their points; lab.mk and grader/ belong to the kit, so do not
 edit them.
 """
+
+
+def _guide(cfg: Config, lab: Lab, final: Path) -> str:
+    """Links to the handout and gdb walkthrough that exist, or say so."""
+    base = f"lab{lab.lab}-{lab.name}"
+    handout, gdb = _handouts(cfg, lab)
+    lines = []
+    if handout.is_file():
+        lines.append(f"- [{base}.md]({_link(handout, final)}) explains what "
+                     "to build, in which\n  order, and how your work is "
+                     "graded;")
+    if gdb.is_file():
+        lines.append(f"- [{base}-gdb.md]({_link(gdb, final)}) shows how to "
+                     "step through the\n  kernel with gdb when something "
+                     "goes wrong.")
+    if not lines:
+        return ("This lab's handout is not written yet: the lab's code and "
+                "tests are\nnot in the kit yet either.")
+    return "Read the handout before you\nstart:\n\n" + "\n".join(lines)
 
 
 def _handouts(cfg: Config, lab: Lab) -> tuple[Path, Path]:

@@ -1,0 +1,452 @@
+"""gdbcheck — run the handouts' gdb walkthroughs against real kernels.
+
+Each gdb walkthrough (handouts/labN-NAME-gdb.md) has a machine-checked twin
+in solutions/tools/gdb/walkthroughs/:
+
+  labN-NAME.gdb      the commands a student types after `make gdb`, in order;
+                     a line "# ktest: GLOB" says what `make qemu-gdb KTEST=`
+                     boots (no such line: the monitor, as plain make qemu-gdb)
+  labN-NAME.expect   what gdb must print: one Python regex per line, each
+                     searched (re.M) from where the previous one matched, so
+                     they must appear in order. Blank lines and lines that
+                     start with "# " are comments ("\\# " is a literal "# ").
+
+For each walkthrough whose lab is in labs.json, gdbcheck
+  1. builds solutions/ at LAB=N SOL=N into a private directory (the kernel a
+     student has once lab N is done), or takes --kernel;
+  2. boots it exactly as `make qemu-gdb` does: qemu.interactive_argv with the
+     lab's machine, halted, the gdb stub on a free 127.0.0.1 port; serial to
+     a file, stdin /dev/null, in a private temp dir, no shell;
+  3. runs gdb as `make gdb` does (solutions/Makefile), in batch mode:
+       gdb -q -nx -batch -iex 'set pagination off' -iex 'set confirm off'
+           -x tools/gdb/vmlab.py -ex 'file KERNEL'
+           -ex 'target remote 127.0.0.1:PORT' -x labN-NAME.gdb
+  4. checks the patterns, then kills and reaps QEMU (on every path).
+A walkthrough fails if a pattern is missing (gdbcheck names it and shows what
+gdb printed), if one of its commands failed (gdb stops a batch script at the
+first error), if a helper raised a Python exception, or if the wall-clock
+limit ran out. So when the kernel changes under a walkthrough, the check
+fails until the walkthrough, its patterns and its handout are brought up to
+date; `--show` prints gdb's whole output, to copy into the handout.
+
+One line per walkthrough with its verdict and seconds; exit status 0 if all
+passed, 1 if any failed, 2 for a user error (gdb or QEMU missing, a bad
+argument), printed as one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from . import ERROR_EXIT, GraderError, build, qemu
+from . import spec as specmod
+from .cli import ArgParser, one_line
+from .spec import Spec, SpecError
+
+GDB = "gdb"
+WALKTHROUGHS = Path("tools/gdb/walkthroughs")
+HELPERS = Path("tools/gdb/vmlab.py")
+WALK_NAME = re.compile(r"^lab([0-9]+)-[a-z][a-z0-9]*$")
+KTEST_LINE = re.compile(r"^#[ \t]*ktest:[ \t]*(\S+)[ \t]*$", re.M)
+# What gdb prints when a batch script stops at a failed command, and when
+# a Python helper raised instead of reporting a one-line error.
+BROKEN = ("Error in sourced command file", "Python Exception <")
+BIND_FAILED = ("Failed to bind", "Address already in use")
+WALL_S = 60.0
+PORT_TRIES = 3
+POLL_S = 0.02
+SHOWN_SERIAL_LINES = 20
+
+
+@dataclass(frozen=True)
+class Pattern:
+    regex: str
+    where: str                  # "lab1-trap.expect:12"
+
+
+@dataclass(frozen=True)
+class Walkthrough:
+    name: str                   # "lab1-trap"
+    lab: int
+    script: Path
+    expect: Path
+
+    def ktest(self) -> str | None:
+        """The walkthrough's "# ktest: GLOB" line, if it has one."""
+        m = KTEST_LINE.search(self.script.read_text(encoding="utf-8"))
+        return m.group(1) if m else None
+
+
+@dataclass
+class Result:
+    walk: Walkthrough
+    ok: bool
+    problem: str = ""
+    output: str = ""            # what gdb printed
+    serial: str = ""            # what the kernel printed
+    build_s: float = 0.0
+    run_s: float = 0.0
+
+
+# ----------------------------------------------------------- the files
+
+def discover(solutions: Path) -> list[Walkthrough]:
+    """Every labN-NAME.gdb under solutions/tools/gdb/walkthroughs, by lab."""
+    found = []
+    for script in sorted((solutions / WALKTHROUGHS).glob("*.gdb")):
+        m = WALK_NAME.match(script.stem)
+        if m is None:
+            raise GraderError(f"{script}: a walkthrough is named "
+                              "labN-NAME.gdb")
+        found.append(Walkthrough(script.stem, int(m.group(1)), script,
+                                 script.with_suffix(".expect")))
+    return sorted(found, key=lambda w: (w.lab, w.name))
+
+
+def read_patterns(path: Path) -> list[Pattern]:
+    """The regexes of an expectation file; GraderError names a bad line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise GraderError(f"{path}: {e.strerror}") from None
+    patterns = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line == "#" or line.startswith("# "):
+            continue
+        where = f"{path.name}:{n}"
+        try:
+            re.compile(line)
+        except re.error as e:
+            raise GraderError(f"{where}: not a regex ({e})") from None
+        patterns.append(Pattern(line, where))
+    if not patterns:
+        raise GraderError(f"{path}: no patterns")
+    return patterns
+
+
+def first_missing(patterns: list[Pattern],
+                  text: str) -> tuple[int, Pattern] | None:
+    """The first pattern not found after the previous one's match, with its
+    1-based number; None when every pattern appears, in order."""
+    pos = 0
+    for i, p in enumerate(patterns, 1):
+        m = re.compile(p.regex, re.M).search(text, pos)
+        if m is None:
+            return i, p
+        pos = m.end()
+    return None
+
+
+def broken_line(text: str) -> str | None:
+    """The line saying a command failed or a helper raised, if any."""
+    for line in text.splitlines():
+        if any(mark in line for mark in BROKEN):
+            return line.strip()
+    return None
+
+
+# ----------------------------------------------------------- the tools
+
+def find_gdb() -> str:
+    """The gdb binary, or a one-line GraderError telling how to get it."""
+    path = shutil.which(GDB)
+    if path is None:
+        raise GraderError("gdb not found: install the Debian package gdb "
+                          "(or run scripts/deps.sh)")
+    return path
+
+
+def gdb_argv(gdb: str, helpers: Path, kernel: Path, port: int,
+             script: Path) -> list[str]:
+    """`make gdb`'s command line, in batch mode, running script."""
+    return [gdb, "-q", "-nx", "-batch",
+            "-iex", "set pagination off", "-iex", "set confirm off",
+            "-x", str(helpers), "-ex", f"file {kernel}",
+            "-ex", f"target remote 127.0.0.1:{port}", "-x", str(script)]
+
+
+# ------------------------------------------------------------ one run
+
+@dataclass(frozen=True)
+class Setup:
+    """What every run shares: the binaries, the helpers, the time limit."""
+    gdb: str
+    qemu: str
+    helpers: Path
+    wall_s: float
+
+
+def run_walkthrough(setup: Setup, walk: Walkthrough, patterns: list[Pattern],
+                    kernel: Path, machine: qemu.Machine) -> Result:
+    """Boot kernel under gdb, run walk's script, check its patterns."""
+    tmp = qemu.make_tmpdir("vmlab-gdbcheck-")
+    t0 = time.monotonic()
+    try:
+        output, serial, problem = _run_with_a_port(setup, walk, kernel,
+                                                   machine, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    result = Result(walk, False, problem, output, serial,
+                    run_s=time.monotonic() - t0)
+    if not problem:
+        result.problem = _judge(patterns, output)
+    result.ok = not result.problem
+    return result
+
+
+def _judge(patterns: list[Pattern], output: str) -> str:
+    broken = broken_line(output)
+    if broken is not None:
+        return f"a command failed: {broken}"
+    miss = first_missing(patterns, output)
+    if miss is not None:
+        i, p = miss
+        return (f"missing pattern {i} of {len(patterns)} ({p.where}), "
+                f"after the ones before it: {p.regex}")
+    return ""
+
+
+def _run_with_a_port(setup: Setup, walk: Walkthrough, kernel: Path,
+                     machine: qemu.Machine,
+                     tmp: Path) -> tuple[str, str, str]:
+    """One boot and gdb run; a fresh port if QEMU lost a race for one."""
+    cmdline = qemu.kernel_cmdline([k] if (k := walk.ktest()) else None, None)
+    for _ in range(PORT_TRIES):
+        port = qemu.pick_free_port()
+        argv = qemu.interactive_argv(setup.qemu, machine, kernel.resolve(),
+                                     cmdline, port)
+        outcome = _session(setup, argv, gdb_argv(
+            setup.gdb, setup.helpers, kernel.resolve(), port,
+            walk.script.resolve()), tmp)
+        if outcome != "port":
+            return (_lines(tmp / "gdb.out"), _lines(tmp / "serial.log"),
+                    outcome)
+    return "", _read(tmp / "qemu.stderr"), "QEMU could not bind a gdb port"
+
+
+def _session(setup: Setup, qemu_argv: list[str], gdb_argv_: list[str],
+             tmp: Path) -> str:
+    """Run QEMU and gdb side by side; '' when gdb ended by itself, 'port'
+    when QEMU could not listen, else what went wrong."""
+    with open(tmp / "serial.log", "wb") as serial, \
+            open(tmp / "qemu.stderr", "wb") as qerr:
+        vm = _start(qemu_argv, tmp, serial, qerr)
+        try:
+            with open(tmp / "gdb.out", "wb") as gout:
+                dbg = _start(gdb_argv_, tmp, gout, subprocess.STDOUT)
+                try:
+                    return _wait(dbg, vm, tmp, setup.wall_s)
+                finally:
+                    _stop(dbg)
+        finally:
+            _stop(vm)
+
+
+def _start(argv: list[str], cwd: Path, stdout: IO[bytes],
+           stderr: IO[bytes] | int) -> subprocess.Popen[bytes]:
+    try:
+        return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=stdout, stderr=stderr)
+    except OSError as e:
+        raise GraderError(f"cannot run {argv[0]}: {e.strerror}") from None
+
+
+def _wait(dbg: subprocess.Popen[bytes], vm: subprocess.Popen[bytes],
+          tmp: Path, wall_s: float) -> str:
+    deadline = time.monotonic() + wall_s
+    while dbg.poll() is None:
+        if vm.poll() is not None and _bind_failed(tmp):
+            return "port"
+        if time.monotonic() > deadline:
+            return (f"the wall-clock limit of {wall_s:g} s ran out (a "
+                    "continue that never stopped?)")
+        time.sleep(POLL_S)
+    return ""
+
+
+def _bind_failed(tmp: Path) -> bool:
+    err = _read(tmp / "qemu.stderr")
+    return any(mark in err for mark in BIND_FAILED)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """End a process we started, if it still runs, and reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    proc.wait()
+
+
+def _lines(path: Path) -> str:
+    """A text file with plain line ends: QEMU's monitor and its serial
+    line end theirs with CR LF."""
+    return _read(path).replace("\r\n", "\n")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+# ------------------------------------------------------- build and run
+
+def check_one(setup: Setup, spec: Spec, solutions: Path, walk: Walkthrough,
+              kernel: Path | None) -> Result:
+    """Build (unless given a kernel), then run one walkthrough."""
+    try:
+        patterns = read_patterns(walk.expect)
+    except GraderError as e:
+        return Result(walk, False, str(e))
+    lab = spec.lab(walk.lab)
+    machine = qemu.Machine(spec.qemu, lab.mem, lab.smp)
+    if kernel is not None:
+        return run_walkthrough(setup, walk, patterns, kernel, machine)
+    made = build.build(solutions, {"LAB": str(walk.lab),
+                                   "SOL": str(walk.lab)})
+    try:
+        if not made.ok or made.kernel is None:
+            tail = "\n".join(made.tail)
+            return Result(walk, False, f"the build failed (LAB={walk.lab} "
+                          f"SOL={walk.lab})", tail, build_s=made.seconds)
+        result = run_walkthrough(setup, walk, patterns, made.kernel,
+                                 machine)
+        result.build_s = made.seconds
+        return result
+    finally:
+        made.remove()
+
+
+def verdict(r: Result) -> str:
+    """The one line a walkthrough gets."""
+    word = "ok  " if r.ok else "FAIL"
+    ktest = r.walk.ktest() or "monitor"
+    times = [f"gdb+qemu {r.run_s:.1f}s"] if r.run_s else []
+    times += [f"build {r.build_s:.1f}s"] if r.build_s else []
+    return (f"gdbcheck: {word}  {r.walk.name:<16} {ktest:<22} "
+            + ", ".join(times)).rstrip()
+
+
+def details(r: Result, show: bool) -> str:
+    """What a failure (or --show) adds under the verdict line."""
+    lines = [f"  {r.problem}"] if r.problem else []
+    if r.output and (show or not r.ok):
+        lines.append("  gdb printed:")
+        lines += ["    | " + ln for ln in r.output.splitlines()]
+    if r.serial and not r.ok:
+        tail = r.serial.splitlines()[-SHOWN_SERIAL_LINES:]
+        lines.append(f"  the kernel printed (last {len(tail)} lines):")
+        lines += ["    | " + ln for ln in tail]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------- the CLI
+
+def _parser() -> ArgParser:
+    p = ArgParser(prog="gdbcheck", description="Run the gdb walkthroughs "
+                  "of the handouts against real kernels under QEMU and "
+                  "check that gdb prints what they promise.")
+    p.add_argument("--solutions", type=Path, metavar="DIR",
+                   help="the reference tree (default: the repo's "
+                   "solutions/)")
+    p.add_argument("--lab", type=int, action="append", default=[],
+                   metavar="N", help="only lab N's walkthrough "
+                   "(repeatable)")
+    p.add_argument("--kernel", type=Path, metavar="ELF",
+                   help="use this kernel instead of building one "
+                   "(needs a single --lab)")
+    p.add_argument("-j", dest="jobs", type=int, default=1,
+                   help="walkthroughs in parallel (default 1)")
+    p.add_argument("--timeout", type=float, default=WALL_S, metavar="S",
+                   help=f"wall-clock limit per walkthrough (default "
+                   f"{WALL_S:g})")
+    p.add_argument("--show", action="store_true",
+                   help="print gdb's whole output for every walkthrough")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except (GraderError, SpecError) as e:
+        print(f"grader: {one_line(e)}", file=sys.stderr)
+        return ERROR_EXIT
+    except KeyboardInterrupt:
+        print("grader: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    solutions = _solutions(args.solutions)
+    spec = specmod.load(solutions / "labs.json")
+    walks = _select(spec, discover(solutions), args)
+    setup = Setup(find_gdb(), qemu.find_qemu(), (solutions / HELPERS),
+                  args.timeout)
+    if args.kernel is None:
+        build.check_tools()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(lambda w: check_one(
+            setup, spec, solutions, w, args.kernel), walks))
+    for r in results:
+        print(verdict(r), flush=True)
+        extra = details(r, args.show)
+        if extra:
+            print(extra, flush=True)
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _solutions(arg: Path | None) -> Path:
+    path = arg if arg is not None else Path(__file__).resolve().parents[2] \
+        / "solutions"
+    if not (path / "labs.json").is_file():
+        raise GraderError(f"{path}: not a solutions/ tree (no labs.json)")
+    if not (path / HELPERS).is_file():
+        raise GraderError(f"{path / HELPERS}: the gdb helpers are missing")
+    return path.resolve()
+
+
+def _select(spec: Spec, walks: list[Walkthrough],
+            args: argparse.Namespace) -> list[Walkthrough]:
+    """The walkthroughs to run: those of labs in the spec (and in --lab)."""
+    if args.jobs < 1:
+        raise GraderError("gdbcheck: -j must be at least 1")
+    if args.timeout <= 0:
+        raise GraderError("gdbcheck: --timeout must be positive")
+    for n in args.lab:
+        if not any(w.lab == n for w in walks):
+            raise GraderError(f"--lab {n}: there is no lab{n}-*.gdb "
+                              "walkthrough")
+    for w in walks:
+        if w.lab in spec.labs and w.name != spec.lab(w.lab).dirname:
+            raise GraderError(f"{w.script}: lab {w.lab} is "
+                              f"{spec.lab(w.lab).dirname}: name the "
+                              "walkthrough after it")
+    chosen = [w for w in walks if w.lab in spec.labs and
+              (not args.lab or w.lab in args.lab)]
+    for w in walks:
+        if w.lab not in spec.labs:
+            print(f"gdbcheck: skip  {w.name}: lab {w.lab} is not in "
+                  "labs.json")
+    if not chosen:
+        raise GraderError("no walkthrough to run")
+    if args.kernel is not None:
+        if len(chosen) != 1:
+            raise GraderError("--kernel runs one walkthrough: name its lab "
+                              "with --lab N")
+        if not args.kernel.is_file():
+            raise GraderError(f"{args.kernel}: no such kernel")
+    return chosen
