@@ -47,6 +47,8 @@ step "grader unit tests" "$PYTHON" -m unittest discover -s grader/tests -t grade
 step "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
+step "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
+	--solutions solutions -j "$J"
 
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -64,7 +64,8 @@ BIND_FAILED = ("Failed to bind", "Address already in use")
 WALL_S = 60.0
 PORT_TRIES = 3
 POLL_S = 0.02
-SHOWN_SERIAL_LINES = 20
+SHOWN_TAIL_LINES = 20
+OUTPUT_CAP = 1 << 20            # bytes read of each log: a runaway loop
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class Result:
     problem: str = ""
     output: str = ""            # what gdb printed
     serial: str = ""            # what the kernel printed
+    qemu_err: str = ""          # what QEMU printed on stderr
+    build_log: str = ""         # the end of make's output, if it failed
     build_s: float = 0.0
     run_s: float = 0.0
 
@@ -191,14 +194,15 @@ def run_walkthrough(setup: Setup, walk: Walkthrough, patterns: list[Pattern],
     tmp = qemu.make_tmpdir("vmlab-gdbcheck-")
     t0 = time.monotonic()
     try:
-        output, serial, problem = _run_with_a_port(setup, walk, kernel,
-                                                   machine, tmp)
+        problem = _run_with_a_port(setup, walk, kernel, machine, tmp)
+        result = Result(walk, False, problem, _text(tmp / "gdb.out"),
+                        _text(tmp / "serial.log"),
+                        _text(tmp / "qemu.stderr"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result = Result(walk, False, problem, output, serial,
-                    run_s=time.monotonic() - t0)
+    result.run_s = time.monotonic() - t0
     if not problem:
-        result.problem = _judge(patterns, output)
+        result.problem = _judge(patterns, result.output)
     result.ok = not result.problem
     return result
 
@@ -216,9 +220,9 @@ def _judge(patterns: list[Pattern], output: str) -> str:
 
 
 def _run_with_a_port(setup: Setup, walk: Walkthrough, kernel: Path,
-                     machine: qemu.Machine,
-                     tmp: Path) -> tuple[str, str, str]:
-    """One boot and gdb run; a fresh port if QEMU lost a race for one."""
+                     machine: qemu.Machine, tmp: Path) -> str:
+    """One boot and gdb run, its files left in tmp; a fresh port if QEMU
+    lost a race for one. '' or what went wrong."""
     cmdline = qemu.kernel_cmdline([k] if (k := walk.ktest()) else None, None)
     for _ in range(PORT_TRIES):
         port = qemu.pick_free_port()
@@ -228,9 +232,8 @@ def _run_with_a_port(setup: Setup, walk: Walkthrough, kernel: Path,
             setup.gdb, setup.helpers, kernel.resolve(), port,
             walk.script.resolve()), tmp)
         if outcome != "port":
-            return (_lines(tmp / "gdb.out"), _lines(tmp / "serial.log"),
-                    outcome)
-    return "", _read(tmp / "qemu.stderr"), "QEMU could not bind a gdb port"
+            return outcome
+    return "QEMU could not bind a gdb port"
 
 
 def _session(setup: Setup, qemu_argv: list[str], gdb_argv_: list[str],
@@ -274,7 +277,7 @@ def _wait(dbg: subprocess.Popen[bytes], vm: subprocess.Popen[bytes],
 
 
 def _bind_failed(tmp: Path) -> bool:
-    err = _read(tmp / "qemu.stderr")
+    err = _text(tmp / "qemu.stderr")
     return any(mark in err for mark in BIND_FAILED)
 
 
@@ -289,17 +292,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def _lines(path: Path) -> str:
-    """A text file with plain line ends: QEMU's monitor and its serial
-    line end theirs with CR LF."""
-    return _read(path).replace("\r\n", "\n")
-
-
-def _read(path: Path) -> str:
+def _text(path: Path) -> str:
+    """Up to OUTPUT_CAP bytes of a file as text, with plain line ends (QEMU's
+    monitor and the serial line end theirs with CR LF)."""
     try:
-        return path.read_bytes().decode("utf-8", "replace")
+        with open(path, "rb") as f:
+            data = f.read(OUTPUT_CAP)
     except OSError:
         return ""
+    return data.decode("utf-8", "replace").replace("\r\n", "\n")
 
 
 # ------------------------------------------------------- build and run
@@ -319,9 +320,9 @@ def check_one(setup: Setup, spec: Spec, solutions: Path, walk: Walkthrough,
                                    "SOL": str(walk.lab)})
     try:
         if not made.ok or made.kernel is None:
-            tail = "\n".join(made.tail)
             return Result(walk, False, f"the build failed (LAB={walk.lab} "
-                          f"SOL={walk.lab})", tail, build_s=made.seconds)
+                          f"SOL={walk.lab})", build_s=made.seconds,
+                          build_log="\n".join(made.tail))
         result = run_walkthrough(setup, walk, patterns, made.kernel,
                                  machine)
         result.build_s = made.seconds
@@ -343,14 +344,23 @@ def verdict(r: Result) -> str:
 def details(r: Result, show: bool) -> str:
     """What a failure (or --show) adds under the verdict line."""
     lines = [f"  {r.problem}"] if r.problem else []
-    if r.output and (show or not r.ok):
-        lines.append("  gdb printed:")
-        lines += ["    | " + ln for ln in r.output.splitlines()]
-    if r.serial and not r.ok:
-        tail = r.serial.splitlines()[-SHOWN_SERIAL_LINES:]
-        lines.append(f"  the kernel printed (last {len(tail)} lines):")
-        lines += ["    | " + ln for ln in tail]
+    if show or not r.ok:
+        lines += _quoted("make printed", r.build_log)
+        lines += _quoted("gdb printed", r.output)
+    if not r.ok:
+        lines += _quoted("the kernel printed", r.serial, SHOWN_TAIL_LINES)
+        lines += _quoted("QEMU said", r.qemu_err, SHOWN_TAIL_LINES)
     return "\n".join(lines)
+
+
+def _quoted(title: str, text: str, tail: int = 0) -> list[str]:
+    """text under a title, each line marked; its last `tail` lines only
+    if tail is set."""
+    lines = text.splitlines()[-tail:] if tail else text.splitlines()
+    if not lines:
+        return []
+    last = f" (last {len(lines)} lines)" if tail else ""
+    return [f"  {title}{last}:"] + ["    | " + ln for ln in lines]
 
 
 # ----------------------------------------------------------- the CLI
@@ -394,7 +404,7 @@ def _main(argv: list[str] | None) -> int:
     solutions = _solutions(args.solutions)
     spec = specmod.load(solutions / "labs.json")
     walks = _select(spec, discover(solutions), args)
-    setup = Setup(find_gdb(), qemu.find_qemu(), (solutions / HELPERS),
+    setup = Setup(find_gdb(), qemu.find_qemu(), solutions / HELPERS,
                   args.timeout)
     if args.kernel is None:
         build.check_tools()
@@ -419,6 +429,15 @@ def _solutions(arg: Path | None) -> Path:
     return path.resolve()
 
 
+def _check_names(spec: Spec, walks: list[Walkthrough]) -> None:
+    """A walkthrough is named after its lab: labN-NAME, as the handout."""
+    for w in walks:
+        if w.lab in spec.labs and w.name != spec.lab(w.lab).dirname:
+            raise GraderError(f"{w.script}: lab {w.lab} is "
+                              f"{spec.lab(w.lab).dirname}: name the "
+                              "walkthrough after it")
+
+
 def _select(spec: Spec, walks: list[Walkthrough],
             args: argparse.Namespace) -> list[Walkthrough]:
     """The walkthroughs to run: those of labs in the spec (and in --lab)."""
@@ -430,11 +449,7 @@ def _select(spec: Spec, walks: list[Walkthrough],
         if not any(w.lab == n for w in walks):
             raise GraderError(f"--lab {n}: there is no lab{n}-*.gdb "
                               "walkthrough")
-    for w in walks:
-        if w.lab in spec.labs and w.name != spec.lab(w.lab).dirname:
-            raise GraderError(f"{w.script}: lab {w.lab} is "
-                              f"{spec.lab(w.lab).dirname}: name the "
-                              "walkthrough after it")
+    _check_names(spec, walks)
     chosen = [w for w in walks if w.lab in spec.labs and
               (not args.lab or w.lab in args.lab)]
     for w in walks:

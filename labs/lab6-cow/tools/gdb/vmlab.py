@@ -76,13 +76,6 @@ def live_register(name: str) -> int:
                       "attached to a halted QEMU (make gdb)?") from None
 
 
-def read_virt(va: int, size: int) -> bytes:
-    try:
-        return bytes(gdb.selected_inferior().read_memory(va, size))
-    except gdb.MemoryError:
-        raise VmError(f"cannot read {size} bytes at {va:#x}") from None
-
-
 def read_phys(pa: int, size: int) -> bytes:
     """Guest physical memory: through the direct map, else QEMU's stub."""
     try:
@@ -206,7 +199,7 @@ def _note_entry(notes: bytes) -> int | None:
 
 
 class BreakEntry(VmCommand):
-    """Stop at pvh_start, the kernel's first instruction, at its physical address.
+    """Break on pvh_start, the first instruction, at its physical address.
 
 QEMU enters pvh_start in 32-bit protected mode with paging off, so the
 instruction runs at its physical address (0x100000), not at the link
@@ -224,8 +217,9 @@ ordinary breakpoints on symbols work: `break kmain`."""
             raise VmError("no kernel loaded (file build/kernel.elf)")
         pa = pvh_entry(progspace.filename)
         gdb.execute(f"hbreak *{pa:#x}")
-        link = has_symbol("pvh_start") and \
-            f" (linked at {int(gdb.parse_and_eval('&pvh_start')):#x})" or ""
+        link = ""
+        if has_symbol("pvh_start"):
+            link = f" (linked at {expr_int('&pvh_start'):#x})"
         out(f"vm-break-entry: pvh_start runs at physical {pa:#x}, in 32-bit "
             "mode with paging off;")
         out(f"  `break pvh_start`{link} would never fire")
@@ -287,8 +281,9 @@ def regs_at(text: str | None) -> gdb.Value:
 
 def _default_regs(rt: gdb.Type) -> gdb.Value:
     frame = gdb.selected_frame()
-    if frame.pc() == trap_return_addr():
-        return gdb.Value(live_register("rsp")).cast(rt.pointer()).dereference()
+    if frame.pc() == trap_return_addr():  # cmntrap's frame: rp is %rsp
+        rsp = frame.read_register("rsp")
+        return rsp.cast(rt.pointer()).dereference()
     try:
         rp = frame.read_var("rp")
     except ValueError:

@@ -20,11 +20,15 @@ p $pfn
 p *$pp
 set $o = 0
 while $o < 5
-  printf "pfn %#lx: p_flags %#x p_order %u\n", $pfn + (1 << $o), page_array[$pfn + (1 << $o)].p_flags, page_array[$pfn + (1 << $o)].p_order
+  set $b = page_array + $pfn + (1 << $o)
+  printf "pfn %#lx: p_flags %#x p_order %u\n", $b - page_array, $b->p_flags, $b->p_order
   set $o = $o + 1
 end
-# 4. Freeing it merges the buddies back into one block.
+# 4. Freeing it merges the buddies back into one block: watch the count
+# of order-5 blocks to stop where the last merge lands.
 break page_free_pages
 continue
-finish
+p pp == $pp
+watch zones[1].z_free_area[5].fa_count
+continue
 vm-buddy
