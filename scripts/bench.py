@@ -10,7 +10,9 @@ speed-up is a ratio against its peer measured in the same run, interleaved.
   2. determinism: how many distinct serial logs those N boots printed
      (1 means byte-identical, as -icount promises);
   3. grade time: `make grade` in every lab tree, build included;
-  4. parallelism: `grader/grade --all` with -j 1 and -j 2, and the ratio.
+  4. parallelism: `grader/grade --all` with -j 1 and -j 2, and the ratio;
+  5. the host benchmarks of the reference's allocators (make -C solutions
+     bench): ns per alloc+free pair, and 64 MiB against 4 GiB.
 
     python3 scripts/bench.py [--runs N] [--quick]
 """
@@ -87,6 +89,15 @@ def parallelism(runs: int) -> None:
     print(f"  -j 1 {m1:6.2f} s   -j 2 {m2:6.2f} s   speed-up {m1 / m2:.2f}x")
 
 
+def host_benchmarks() -> None:
+    """The host allocator benchmarks print their own figures."""
+    sys.stdout.flush()
+    proc = subprocess.run(["make", "-s", "-C", "solutions", "bench"],
+                          cwd=REPO, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        sys.exit("bench: make -C solutions bench failed")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=10, help="boots (default 10)")
@@ -98,6 +109,7 @@ def main() -> None:
         boots(build_reference(Path(out)), args.runs)
     grade_times(slow)
     parallelism(slow)
+    host_benchmarks()
 
 
 if __name__ == "__main__":

@@ -40,17 +40,16 @@ import argparse
 import re
 import shutil
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import ERROR_EXIT, GraderError, build, qemu
+from . import GraderError, build, qemu
 from . import spec as specmod
-from .cli import ArgParser, one_line
-from .spec import Spec, SpecError
+from .cli import ArgParser, guarded
+from .spec import Spec
 
 GDB = "gdb"
 WALKTHROUGHS = Path("tools/gdb/walkthroughs")
@@ -389,14 +388,7 @@ def _parser() -> ArgParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except (GraderError, SpecError) as e:
-        print(f"grader: {one_line(e)}", file=sys.stderr)
-        return ERROR_EXIT
-    except KeyboardInterrupt:
-        print("grader: interrupted", file=sys.stderr)
-        return 130
+    return guarded(lambda: _main(argv))
 
 
 def _main(argv: list[str] | None) -> int:

@@ -22,17 +22,16 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import ERROR_EXIT, GraderError
+from . import GraderError
 from . import spec as specmod
 from . import tree as treemod
-from .cli import ArgParser, one_line
+from .cli import ArgParser, guarded
 from .job import Grade, Options, grade_many
-from .spec import Spec, SpecError
+from .spec import Spec
 from .tree import Located, Target
 
 SHOWN_PROBLEMS = 6
@@ -171,14 +170,7 @@ def _parser() -> ArgParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        return _main(argv)
-    except (GraderError, SpecError) as e:
-        print(f"grader: {one_line(e)}", file=sys.stderr)
-        return ERROR_EXIT
-    except KeyboardInterrupt:
-        print("grader: interrupted", file=sys.stderr)
-        return 130
+    return guarded(lambda: _main(argv))
 
 
 def _main(argv: list[str] | None) -> int:

@@ -105,19 +105,26 @@ static void build(struct machine *m, const char *name, uint64_t npages)
 	for (uint64_t pfn = LOW_PFNS; pfn < npages; pfn++)
 		page_free_pages(&page_array[pfn], 0); /* merges as it goes */
 	save(m);
+	for (unsigned o = 0; o <= MAX_ORDER; o++)
+		if (zones[ZONE_NORMAL].z_free_area[o].fa_count != 0)
+			return;
+	die("the Normal zone holds no free block after the frees");
 }
 
 /* Take every page, then give back those at even pfns. */
 static void fragment(struct machine *m)
 {
+	uint64_t n = 0;
 	page_t *pp;
 
 	load(m);
-	while ((pp = page_alloc_pages(0, PG_TEST)) != NULL) {
-		if (page_pfn(pp) % 2 == 0)
-			page_free_pages(pp, 0);
+	while ((pp = page_alloc_pages(0, PG_TEST)) != NULL)
+		m->held[n++] = pp;
+	for (uint64_t i = 0; i < n; i++) {
+		if (page_pfn(m->held[i]) % 2 == 0)
+			page_free_pages(m->held[i], 0);
 		else
-			m->held[m->nheld++] = pp;
+			m->held[m->nheld++] = m->held[i];
 	}
 	if (m->nheld == 0)
 		die("page_alloc_pages(0) returned NULL on free memory");
@@ -216,11 +223,11 @@ static void print_orders(struct machine *small)
 	static const unsigned orders[] = { 0, 3, 9 };
 	struct figure f;
 
-	printf("alloc+free pair, %s of free memory:      median  (fastest .. "
-	       "slowest)\n", small->name);
+	printf("%-38s %9s  (fastest .. slowest)\n",
+	       "alloc+free pair, 64 MiB of free memory:", "median");
 	for (size_t i = 0; i < sizeof(orders) / sizeof(orders[0]); i++) {
 		measure(pairs, orders[i], &small, 1, &f);
-		printf("  order %u %37.1f ns (%.1f .. %.1f)\n", orders[i],
+		printf("  order %-29u %6.1f ns  (%.1f .. %.1f)\n", orders[i],
 		       f.median, f.min, f.max);
 	}
 }
@@ -239,14 +246,15 @@ int main(void)
 	struct machine small, large;
 	struct machine *both[2] = { &small, &large };
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	build(&small, "64 MiB", SMALL_PAGES);
 	build(&large, "4 GiB", LARGE_PAGES);
 	printf("bench_buddy: kern/mm/buddy.c at -O2, no sanitizers; each "
 	       "figure is the median of %d runs of %ld operations, after a "
 	       "warm-up run\n\n", RUNS, OPS);
 	print_orders(&small);
-	printf("\norder 0, ns per operation:              %9s %10s   ratio\n",
-	       small.name, large.name);
+	printf("\n%-38s %9s %10s %7s\n", "order 0, alloc+free pair:",
+	       small.name, large.name, "ratio");
 	print_sizes("alloc+free pairs, free memory", pairs, both);
 	fragment(&small);
 	fragment(&large);

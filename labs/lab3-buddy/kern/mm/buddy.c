@@ -32,9 +32,13 @@
  *    tries again one order up. Check all of them before touching the
  *    buddy's page_t, and stop at MAX_ORDER.
  *
- * 5. Errors. Exhaustion returns NULL. Freeing a block whose head is
- *    already free is a double free; freeing a reserved page, or a pfn not
- *    aligned to its order, is a bug too: each panics with its name.
+ * 5. Errors. Exhaustion returns NULL. Freeing a block that is already
+ *    free is a double free: either its head is a free head, or it lies
+ *    inside a larger free block (it was merged into one), which a walk
+ *    up the aligned blocks that contain it finds in O(MAX_ORDER). Freeing
+ *    a reserved page, a pfn not aligned to its order, or a block with an
+ *    order other than the one it was allocated with (its head's p_order)
+ *    is a bug too: each panics with its name.
  *
  * Every operation is O(MAX_ORDER): no list is ever searched.
  */

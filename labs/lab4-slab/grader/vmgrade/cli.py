@@ -30,8 +30,15 @@ class ArgParser(argparse.ArgumentParser):
 
 def _guard(fn: Callable[[list[str], Path], int], argv: list[str],
            script: Path) -> int:
+    return guarded(lambda: fn(argv, script))
+
+
+def guarded(fn: Callable[[], int]) -> int:
+    """Run an entry point: a user error is one line and exit status 2,
+    never a traceback; Ctrl-C is 130; a closed pipe (| head) is not an
+    error."""
     try:
-        return fn(argv, script)
+        return fn()
     except (GraderError, SpecError) as e:
         print(f"grader: {one_line(e)}", file=sys.stderr)
         return ERROR_EXIT

@@ -86,6 +86,7 @@ static void free_run(uint64_t pfn, uint64_t end)
 		while (order > 0 && ((pfn & ((1UL << order) - 1)) != 0 ||
 				     pfn + (1UL << order) > end))
 			order--;
+		page_array[pfn].p_order = (uint8_t)order; /* as if allocated */
 		page_free_pages(&page_array[pfn], order);
 		pfn += 1UL << order;
 	}

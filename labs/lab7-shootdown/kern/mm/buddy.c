@@ -32,9 +32,13 @@
  *    tries again one order up. Check all of them before touching the
  *    buddy's page_t, and stop at MAX_ORDER.
  *
- * 5. Errors. Exhaustion returns NULL. Freeing a block whose head is
- *    already free is a double free; freeing a reserved page, or a pfn not
- *    aligned to its order, is a bug too: each panics with its name.
+ * 5. Errors. Exhaustion returns NULL. Freeing a block that is already
+ *    free is a double free: either its head is a free head, or it lies
+ *    inside a larger free block (it was merged into one), which a walk
+ *    up the aligned blocks that contain it finds in O(MAX_ORDER). Freeing
+ *    a reserved page, a pfn not aligned to its order, or a block with an
+ *    order other than the one it was allocated with (its head's p_order)
+ *    is a bug too: each panics with its name.
  *
  * Every operation is O(MAX_ORDER): no list is ever searched.
  */
@@ -107,6 +111,19 @@ page_t *page_alloc_pages(unsigned order, unsigned flags)
 	return pp;
 }
 
+/* Does a free block of a larger order than `order` contain pfn? */
+static bool inside_free_block(uint64_t pfn, unsigned order)
+{
+	for (unsigned k = order + 1; k <= MAX_ORDER; k++) {
+		const page_t *head = pfn_to_page(pfn & ~((1UL << k) - 1));
+
+		if ((head->p_flags & (P_FREE | P_RESERVED)) == P_FREE &&
+		    head->p_order >= k)
+			return true;
+	}
+	return false;
+}
+
 /* May the block at bpfn (the buddy) merge with an order-k block in z? */
 static bool buddy_mergeable(const zone_t *z, uint64_t bpfn, unsigned order)
 {
@@ -128,11 +145,14 @@ void page_free_pages(page_t *pp, unsigned order)
 	if (order > MAX_ORDER || (pfn & ((1UL << order) - 1)) != 0)
 		panic("page_free_pages: pfn %#lx is no order-%u block", pfn,
 		      order);
-	if (pp->p_flags & P_FREE)
+	if ((pp->p_flags & P_FREE) || inside_free_block(pfn, order))
 		panic("page_free_pages: double free of pfn %#lx (order %u)",
 		      pfn, order);
 	if (pp->p_flags & P_RESERVED)
 		panic("page_free_pages: pfn %#lx is reserved", pfn);
+	if (pp->p_order != order)
+		panic("page_free_pages: pfn %#lx was allocated as order %u, "
+		      "freed as order %u", pfn, pp->p_order, order);
 	pp->p_owner = 0;
 	while (order < MAX_ORDER && buddy_mergeable(z, pfn ^ (1UL << order),
 						    order)) {
