@@ -62,7 +62,7 @@ class FileRule:
 @dataclass(frozen=True)
 class TestSpec:
     name: str                 # "suite.test", as the kernel reports it
-    lab: int                  # 0: kit infrastructure, present in every tree
+    lab: int                  # the lab it grades; 0: kit infrastructure
     points: float = 0
     hidden: bool = False
     expect_panic: str | None = None      # the run must end in this panic
@@ -70,6 +70,9 @@ class TestSpec:
     # A monitor test: lines typed at the monitor prompt, each with a regex
     # its output must match. The grader appends "poweroff".
     monitor: tuple[tuple[str, str], ...] | None = None
+    # The first lab whose tree has this test (a kit test of infrastructure
+    # that arrives with a later lab); 0: from the lab it grades, or lab 1.
+    since: int = 0
 
     @property
     def suite(self) -> str:
@@ -100,7 +103,7 @@ class Spec:
     def tests_upto(self, n: int, hidden: bool) -> list[TestSpec]:
         """Tests that a tree for lab n runs: labs 0..n, hidden ones only if asked."""
         return [t for t in self.tests
-                if t.lab <= n and (hidden or not t.hidden)]
+                if t.lab <= n and t.since <= n and (hidden or not t.hidden)]
 
     def test(self, name: str) -> TestSpec | None:
         for t in self.tests:
@@ -139,6 +142,8 @@ def _test_to_json(t: TestSpec) -> dict[str, Any]:
         out["expect_backtrace"] = t.expect_backtrace
     if t.monitor is not None:
         out["monitor"] = [{"send": s, "expect": e} for s, e in t.monitor]
+    if t.since:
+        out["since"] = t.since
     return out
 
 
@@ -272,7 +277,16 @@ def _parse_test(where: str, raw: Any) -> TestSpec:
                     _get(where, raw, "hidden", bool, False),
                     _get(where, raw, "expect_panic", str, None),
                     _get(where, raw, "expect_backtrace", str, None),
-                    _parse_monitor(where, raw.get("monitor")))
+                    _parse_monitor(where, raw.get("monitor")),
+                    _parse_since(where, raw, lab))
+
+
+def _parse_since(where: str, raw: Any, lab: int) -> int:
+    since = _get(where, raw, "since", int, 0)
+    if since and not lab <= since <= MAX_LAB:
+        raise SpecError(f"{where}: since {since} must be between the "
+                        f"test's lab ({lab}) and {MAX_LAB}")
+    return since
 
 
 def _parse_monitor(where: str, raw: Any) -> tuple[tuple[str, str], ...] | None:

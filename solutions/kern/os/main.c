@@ -20,6 +20,9 @@
 #if LAB >= 3
 #include <page.h>
 #endif
+#if LAB >= 4
+#include <smp.h>
+#endif
 
 #define KTEST_GLOBS_MAX 1024
 
@@ -49,12 +52,18 @@ void kmain(uint64_t start_info_pa)
 	memmap_print();
 	kpm_init();
 	lapic_init();
+#if LAB >= 4
+	acpi_init(boot_rsdp_pa); /* the tables are in the boot direct map */
+#endif
 #if LAB >= 2
 	bootalloc_init();
 	hat_kern_init();
 #endif
 #if LAB >= 3
 	page_init();
+#endif
+#if LAB >= 4
+	smp_start_aps();
 #endif
 	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);

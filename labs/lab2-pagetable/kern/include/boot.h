@@ -11,6 +11,8 @@ __attribute__((noreturn)) void kmain(uint64_t start_info_pa);
 
 /* Copy the command line and memory map out of PVH's hvm_start_info. */
 void pvh_init(uint64_t start_info_pa);
+/* The ACPI RSDP's physical address, from hvm_start_info (0: none). */
+extern uint64_t boot_rsdp_pa;
 
 /* Map all RAM at KPM_BASE (the direct map) in the boot page tables. */
 void kpm_init(void);

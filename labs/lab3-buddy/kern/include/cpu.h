@@ -23,6 +23,8 @@
 #define TSS_SEL 0x30
 
 #define KSTACK_SIZE (16 * 1024)
+#define IST_STACK_SIZE 4096
+#define NCPU 16
 
 struct tss64 {
 	uint32_t reserved0;
@@ -34,13 +36,38 @@ struct tss64 {
 	uint16_t iomap_base;
 } __attribute__((packed));
 
-/* Load the kernel's GDT and TSS on the boot CPU. */
+/*
+ * Per-CPU data. %gs points at the running CPU's struct cpu, whose first
+ * word points at itself, so curcpu() is one load. The boot CPU is
+ * cpus[0]; lab 4 starts the others (smp.h).
+ */
+struct cpu {
+	struct cpu *cpu_self;      /* %gs:0 */
+	int cpu_id;                /* index in cpus[] */
+	uint32_t cpu_apicid;       /* its local APIC's ID */
+	volatile int cpu_online;   /* set by the CPU itself once it runs */
+	struct tss64 cpu_tss;      /* rsp0 and the IST stacks */
+	uint64_t cpu_gdt[8] __attribute__((aligned(16)));
+	/* ktest_on_each_cpu() (lab 4): work for this CPU, and its state. */
+	void (*cpu_work)(void *arg);
+	void *cpu_work_arg;
+	volatile int cpu_work_state;
+};
+
+extern struct cpu cpus[NCPU];
+extern int ncpus; /* CPUs known (1 until lab 4 reads the MADT) */
+
+static inline struct cpu *curcpu(void)
+{
+	struct cpu *c;
+
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+	return c;
+}
+
+/* Set up and load the boot CPU's GDT, TSS and %gs (cpus[0]). */
 void cpu_init(void);
-
-/* The boot CPU's TSS (rsp0 and the IST stacks live here). */
-extern struct tss64 boot_tss;
-
-/* The boot stack, set up by boot.S; backtraces stop at its bounds. */
-extern char boot_stack_bottom[], boot_stack_top[];
+/* The same for another CPU, on that CPU (lab 4). */
+void cpu_init_ap(struct cpu *c);
 
 #endif /* CPU_H */

@@ -9,6 +9,13 @@
 
 /* Map and enable the local APIC, and calibrate its timer against the PIT. */
 void lapic_init(void);
+/* Enable this (application) processor's local APIC (lab 4). */
+void lapic_init_ap(void);
+/* This CPU's local APIC ID. */
+uint32_t lapic_id(void);
+/* Send an IPI: destination APIC ID and the ICR's low word; waits until
+ * the APIC has sent it. */
+void lapic_ipi(uint32_t apicid, uint32_t icr_low);
 /* Start the timer, periodic, at hz interrupts per second on T_LAPIC_TIMER. */
 void lapic_timer_start(unsigned hz);
 /* Stop the timer. */

@@ -16,6 +16,7 @@
 #include <bootalloc.h>
 #include <hat.h>
 #include <page.h>
+#include <smp.h>
 
 #define KTEST_GLOBS_MAX 1024
 
@@ -45,9 +46,11 @@ void kmain(uint64_t start_info_pa)
 	memmap_print();
 	kpm_init();
 	lapic_init();
+	acpi_init(boot_rsdp_pa); /* the tables are in the boot direct map */
 	bootalloc_init();
 	hat_kern_init();
 	page_init();
+	smp_start_aps();
 	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);
 }

@@ -28,6 +28,8 @@ struct hvm_memmap_entry {
 	uint32_t reserved;
 };
 
+uint64_t boot_rsdp_pa;
+
 /* The boot page tables map physical 0..1 GiB at KERNBASE. */
 static const void *boot_pa(uint64_t pa)
 {
@@ -45,6 +47,7 @@ void pvh_init(uint64_t start_info_pa)
 		panic("pvh_init: bad start_info magic %#x", si->magic);
 	if (si->cmdline_paddr != 0)
 		boot_set_cmdline(boot_pa(si->cmdline_paddr));
+	boot_rsdp_pa = si->rsdp_paddr;
 	if (si->version < 1 || si->memmap_entries == 0)
 		panic("pvh_init: no memory map (start_info version %u)",
 		      si->version);

@@ -10,6 +10,7 @@
 #include <cpu.h>
 #include <kernel.h>
 #include <kstring.h>
+#include <x86.h>
 
 #define SEG_P (1UL << 47)
 #define SEG_S (1UL << 44) /* code or data, not a system descriptor */
@@ -22,12 +23,13 @@
 #define SEG_LIMIT_MAX (0xffffUL | (0xfUL << 48))
 #define TSS_TYPE_AVAIL (0x9UL << 40)
 
-struct tss64 boot_tss;
-static char boot_rsp0_stack[KSTACK_SIZE] __attribute__((aligned(16)));
-/* The IST stacks: #DF, NMI and #MC (trap.h's IST_* are 1-based). */
-static char boot_ist_stack[3][4096] __attribute__((aligned(16)));
+struct cpu cpus[NCPU];
+int ncpus = 1;
 
-static uint64_t gdt[8] __attribute__((aligned(16)));
+/* Each CPU's trap stack from ring 3 (TSS.rsp0), and its IST stacks for
+ * #DF, NMI and #MC (trap.h's IST_* are 1-based). */
+static char rsp0_stacks[NCPU][KSTACK_SIZE] __attribute__((aligned(16)));
+static char ist_stacks[NCPU][3][IST_STACK_SIZE] __attribute__((aligned(16)));
 
 static void gdt_set_tss(uint64_t *slot, struct tss64 *tss)
 {
@@ -39,7 +41,7 @@ static void gdt_set_tss(uint64_t *slot, struct tss64 *tss)
 	slot[1] = base >> 32;
 }
 
-static void gdt_build(void)
+static void gdt_build(uint64_t *gdt, struct tss64 *tss)
 {
 	uint64_t code = SEG_P | SEG_S | SEG_CODE | SEG_RW | SEG_G |
 			SEG_LIMIT_MAX;
@@ -52,15 +54,15 @@ static void gdt_build(void)
 	gdt[0x18 >> 3] = code | SEG_DB | SEG_DPL(3);
 	gdt[UDS_SEL >> 3] = data | SEG_DPL(3);
 	gdt[UCS_SEL >> 3] = code | SEG_L | SEG_DPL(3);
-	gdt_set_tss(&gdt[TSS_SEL >> 3], &boot_tss);
+	gdt_set_tss(&gdt[TSS_SEL >> 3], tss);
 }
 
-static void gdt_load(void)
+static void gdt_load(const uint64_t *gdt)
 {
 	struct {
 		uint16_t limit;
 		uint64_t base;
-	} __attribute__((packed)) desc = { sizeof(gdt) - 1, (uint64_t)gdt };
+	} __attribute__((packed)) desc = { 8 * 8 - 1, (uint64_t)gdt };
 
 	__asm__ volatile("lgdt %0\n\t"
 			 "pushq %1\n\t"
@@ -77,13 +79,23 @@ static void gdt_load(void)
 	__asm__ volatile("ltr %w0" : : "r"(TSS_SEL));
 }
 
+void cpu_init_ap(struct cpu *c)
+{
+	int id = c->cpu_id;
+
+	c->cpu_self = c;
+	memset(&c->cpu_tss, 0, sizeof(c->cpu_tss));
+	c->cpu_tss.rsp[0] = (uint64_t)(rsp0_stacks[id] + KSTACK_SIZE);
+	for (int i = 0; i < 3; i++)
+		c->cpu_tss.ist[i] = (uint64_t)(ist_stacks[id][i] + IST_STACK_SIZE);
+	c->cpu_tss.iomap_base = sizeof(c->cpu_tss); /* no I/O bitmap */
+	gdt_build(c->cpu_gdt, &c->cpu_tss);
+	gdt_load(c->cpu_gdt);
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
+}
+
 void cpu_init(void)
 {
-	memset(&boot_tss, 0, sizeof(boot_tss));
-	boot_tss.rsp[0] = (uint64_t)(boot_rsp0_stack + sizeof(boot_rsp0_stack));
-	for (size_t i = 0; i < ARRAY_SIZE(boot_ist_stack); i++)
-		boot_tss.ist[i] = (uint64_t)(boot_ist_stack[i] + 4096);
-	boot_tss.iomap_base = sizeof(boot_tss); /* no I/O bitmap */
-	gdt_build();
-	gdt_load();
+	cpus[0].cpu_id = 0;
+	cpu_init_ap(&cpus[0]);
 }

@@ -23,6 +23,9 @@
 #define LAPIC_TIMER_INIT 0x380
 #define LAPIC_TIMER_CUR 0x390
 #define LAPIC_TIMER_DIV 0x3e0
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_HIGH 0x310
+#define ICR_PENDING 0x1000
 
 #define SVR_ENABLE 0x100
 #define LVT_MASKED 0x10000
@@ -116,6 +119,26 @@ void lapic_init(void)
 	lapic_write(LAPIC_SVR, SVR_ENABLE | T_SPURIOUS);
 	lapic_calibrate();
 	kprintf("lapic: timer %lu Hz after /16\n", timer_hz);
+}
+
+void lapic_init_ap(void)
+{
+	lapic_write(LAPIC_TPR, 0);
+	lapic_write(LAPIC_SVR, SVR_ENABLE | T_SPURIOUS);
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | T_LAPIC_TIMER);
+}
+
+uint32_t lapic_id(void)
+{
+	return lapic_read(LAPIC_ID) >> 24;
+}
+
+void lapic_ipi(uint32_t apicid, uint32_t icr_low)
+{
+	lapic_write(LAPIC_ICR_HIGH, apicid << 24);
+	lapic_write(LAPIC_ICR_LOW, icr_low);
+	while (lapic_read(LAPIC_ICR_LOW) & ICR_PENDING)
+		__asm__ volatile("pause");
 }
 
 void lapic_timer_start(unsigned hz)

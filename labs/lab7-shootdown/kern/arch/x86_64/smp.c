@@ -1,0 +1,135 @@
+/*
+ * smp.c — starting the application processors, IPIs, and the tests'
+ * way to run code on every CPU (see smp.h).
+ *
+ * Start-up, one AP at a time (they share the trampoline's parameters):
+ * INIT, then two Startup IPIs whose vector is the trampoline's page
+ * number, as Intel SDM Vol. 3A §8.4.4 prescribes; then wait until the AP
+ * marks itself online. An AP that never does is a bug worth a panic.
+ */
+#include <boot.h>
+#include <idt.h>
+#include <kernel.h>
+#include <kstring.h>
+#include <lapic.h>
+#include <smp.h>
+#include <trap.h>
+#include <x86.h>
+#include <hat.h>
+
+#define TRAMPOLINE_PA 0x8000UL
+#define ICR_INIT 0x00004500 /* INIT, level assert */
+#define ICR_STARTUP 0x00004600
+#define START_SPINS 100000000UL
+
+extern char ap_trampoline[], ap_trampoline_end[];
+extern char tramp_cr3[], tramp_stack[], tramp_entry[];
+extern uint64_t boot_pml4[512];
+
+static char ap_stacks[NCPU][KSTACK_SIZE] __attribute__((aligned(16)));
+static struct cpu *volatile ap_starting;
+
+static void smp_work(struct regs *rp);
+
+/* Where an AP lands from the trampoline, on its stack, boot tables. */
+static NORETURN void ap_entry(void)
+{
+	struct cpu *c = ap_starting;
+
+	cpu_init_ap(c);
+	idt_load();
+	if (kernel_hat_active)
+		write_cr3(kernel_hat.h_root);
+	lapic_init_ap();
+	__atomic_store_n(&c->cpu_online, 1, __ATOMIC_RELEASE);
+	for (;;)
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+/* Write one of the trampoline's parameters in its copy below 1 MiB. */
+static void tramp_set(char *param, uint64_t value)
+{
+	uint64_t off = (uint64_t)(param - ap_trampoline);
+
+	*(volatile uint64_t *)kpm_va(TRAMPOLINE_PA + off) = value;
+}
+
+static void ap_start(struct cpu *c)
+{
+	ap_starting = c;
+	tramp_set(tramp_stack, (uint64_t)(ap_stacks[c->cpu_id] + KSTACK_SIZE));
+	lapic_ipi(c->cpu_apicid, ICR_INIT);
+	for (int i = 0; i < 2; i++)
+		lapic_ipi(c->cpu_apicid, ICR_STARTUP | (TRAMPOLINE_PA >> 12));
+	for (uint64_t spins = 0; !c->cpu_online; spins++) {
+		if (spins == START_SPINS)
+			panic("smp_start_aps: cpu%d (APIC ID %u) did not start",
+			      c->cpu_id, c->cpu_apicid);
+		__asm__ volatile("pause");
+	}
+}
+
+void smp_start_aps(void)
+{
+	size_t len = (size_t)(ap_trampoline_end - ap_trampoline);
+
+	cpus[0].cpu_apicid = lapic_id();
+	cpus[0].cpu_online = 1;
+	memcpy(kpm_va(TRAMPOLINE_PA), ap_trampoline, len);
+	tramp_set(tramp_cr3, kimage_pa(boot_pml4));
+	tramp_set(tramp_entry, (uint64_t)ap_entry);
+	intr_register(T_SMP_WORK, smp_work);
+	for (int i = 1; i < ncpus; i++)
+		ap_start(&cpus[i]);
+	kprintf("smp: %d CPUs online\n", smp_online());
+}
+
+int smp_online(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < ncpus; i++)
+		n += cpus[i].cpu_online != 0;
+	return n;
+}
+
+void ipi_send(uint32_t apicid, int vector)
+{
+	lapic_ipi(apicid, (uint32_t)vector);
+}
+
+static void smp_work(struct regs *rp)
+{
+	struct cpu *c = curcpu();
+
+	(void)rp;
+	if (c->cpu_work_state == WORK_POSTED) {
+		c->cpu_work(c->cpu_work_arg);
+		__atomic_store_n(&c->cpu_work_state, WORK_DONE,
+				 __ATOMIC_RELEASE);
+	}
+	lapic_eoi();
+}
+
+void ktest_on_each_cpu(void (*fn)(void *), void *arg)
+{
+	for (int i = 1; i < ncpus; i++) {
+		struct cpu *c = &cpus[i];
+
+		if (!c->cpu_online)
+			continue;
+		c->cpu_work = fn;
+		c->cpu_work_arg = arg;
+		__atomic_store_n(&c->cpu_work_state, WORK_POSTED,
+				 __ATOMIC_RELEASE);
+		ipi_send(c->cpu_apicid, T_SMP_WORK);
+	}
+	fn(arg);
+	for (int i = 1; i < ncpus; i++) {
+		struct cpu *c = &cpus[i];
+
+		while (c->cpu_online && c->cpu_work_state != WORK_DONE)
+			__asm__ volatile("pause");
+		c->cpu_work_state = WORK_IDLE;
+	}
+}
