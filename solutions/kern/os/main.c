@@ -21,6 +21,7 @@
 #include <page.h>
 #endif
 #if LAB >= 4
+#include <kmem.h>
 #include <smp.h>
 #endif
 
@@ -63,6 +64,7 @@ void kmain(uint64_t start_info_pa)
 	page_init();
 #endif
 #if LAB >= 4
+	kmem_init();
 	smp_start_aps();
 #endif
 	run_tests_or_monitor(boot_cmdline());

@@ -34,6 +34,15 @@ void spin_lock(spinlock_t *lk)
 	lk->sl_owner = me;
 }
 
+bool spin_trylock(spinlock_t *lk)
+{
+	if (lk->sl_locked ||
+	    __atomic_exchange_n(&lk->sl_locked, 1, __ATOMIC_ACQUIRE))
+		return false;
+	lk->sl_owner = curcpu()->cpu_id;
+	return true;
+}
+
 void spin_unlock(spinlock_t *lk)
 {
 	if (!spin_held(lk))

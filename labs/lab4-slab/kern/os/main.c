@@ -16,6 +16,7 @@
 #include <bootalloc.h>
 #include <hat.h>
 #include <page.h>
+#include <kmem.h>
 #include <smp.h>
 
 #define KTEST_GLOBS_MAX 1024
@@ -50,6 +51,7 @@ void kmain(uint64_t start_info_pa)
 	bootalloc_init();
 	hat_kern_init();
 	page_init();
+	kmem_init();
 	smp_start_aps();
 	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);

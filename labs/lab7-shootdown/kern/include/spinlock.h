@@ -21,6 +21,8 @@ typedef struct spinlock {
 #define SPINLOCK_INIT(name) { 0, -1, name }
 
 void spin_lock(spinlock_t *lk);
+/* Take lk if it is free, without waiting; true if taken. */
+bool spin_trylock(spinlock_t *lk);
 void spin_unlock(spinlock_t *lk);
 /* Does this CPU hold lk? (for ASSERTs in functions that need it held) */
 bool spin_held(const spinlock_t *lk);
