@@ -416,5 +416,43 @@ KTEST_TIMEOUT(kmem, smp_stress, 30)
 		}
 	EXPECT_EQ(allocs, frees + live);
 	EXPECT_EQ(allocs, (uint64_t)ncpus * STRESS_ROUNDS);
+	ktest_diag("%d CPUs, %lu operations: %lu depot lock acquisitions "
+		   "per 1000 operations", ncpus, allocs + frees,
+		   stress_cache->cache_depot_acquires * 1000 /
+		       (allocs + frees + 1));
 	kmem_cache_destroy(stress_cache); /* panics on a missing buffer */
+}
+
+/*
+ * A cache whose depot lock was contended moves up the magazine ladder at
+ * the next reap, and then serves from the bigger magazines. Fails if the
+ * magazine layer does not use cc_magsize, or loses buffers in the purge.
+ */
+KTEST(kmem, magazine_resize)
+{
+	kmem_cache_t *cp = kmem_cache_create("kmem_test_resize", 64, 8, NULL,
+					     NULL, NULL, NULL, NULL, 0);
+	static void *b[300];
+	int before = cp->cache_magsize;
+	uint64_t served;
+
+	for (int i = 0; i < 300; i++)
+		b[i] = kmem_cache_alloc(cp, KM_SLEEP);
+	for (int i = 0; i < 300; i++)
+		kmem_cache_free(cp, b[i]);
+	cp->cache_depot_contention = 3; /* as if three CPUs had waited */
+	kmem_reap();
+	ASSERT_GT(cp->cache_magsize, before);
+	EXPECT_EQ(cp->cache_cpu[0].cc_magsize, cp->cache_magsize);
+	served = cc_allocs(cp);
+	for (int i = 0; i < 300; i++) {
+		b[i] = kmem_cache_alloc(cp, KM_SLEEP);
+		ASSERT_TRUE(b[i] != NULL);
+	}
+	for (int i = 0; i < 300; i++)
+		kmem_cache_free(cp, b[i]);
+	for (int i = 0; i < 1000; i++)
+		kmem_cache_free(cp, kmem_cache_alloc(cp, KM_SLEEP));
+	EXPECT_GE(cc_allocs(cp) - served, 990UL);
+	kmem_cache_destroy(cp); /* panics if the purge lost a buffer */
 }
