@@ -17,6 +17,7 @@ make:make
 binutils:ld
 unifdef:unifdef
 libcmocka-dev:/usr/include/cmocka.h
+libjemalloc-dev:/usr/include/jemalloc/jemalloc.h
 python3:python3
 "
 

@@ -219,25 +219,33 @@ static size_t hash_index(const kmem_cache_t *cp, const void *buf)
 	return ((uintptr_t)buf / cp->cache_chunksize) & cp->cache_hash_mask;
 }
 
-/* Carve a slab's buffers, construct them, and chain them free. */
+/*
+ * Carve a slab's buffers, construct them, and chain them free. A buffer
+ * joins the free chain only once its bookkeeping exists and it is
+ * constructed, so a failure leaves only whole buffers to undo.
+ */
 static int slab_carve(kmem_cache_t *cp, kmem_slab_t *sp, int kmflags)
 {
 	for (long i = sp->slab_chunks - 1; i >= 0; i--) {
 		char *buf = (char *)sp->slab_base + i * cp->cache_chunksize;
+		kmem_bufctl_t *bc = NULL;
 
-		if (cp->cache_flags & KMC_DEBUG)
-			debug_init_buf(cp, buf);
-		else if (cp->cache_constructor != NULL &&
-			 cp->cache_constructor(buf, cp->cache_private, kmflags))
+		if (!cache_is_small(cp) &&
+		    (bc = kmem_cache_alloc(kmem_bufctl_cache, kmflags)) == NULL)
 			return -1;
-		if (cache_is_small(cp)) {
+		if (cp->cache_flags & KMC_DEBUG) {
+			debug_init_buf(cp, buf);
+		} else if (cp->cache_constructor != NULL &&
+			   cp->cache_constructor(buf, cp->cache_private,
+						 kmflags)) {
+			if (bc != NULL)
+				kmem_cache_free(kmem_bufctl_cache, bc);
+			return -1;
+		}
+		if (bc == NULL) {
 			*buf_link(cp, buf) = sp->slab_free;
 			sp->slab_free = buf;
 		} else {
-			kmem_bufctl_t *bc = kmem_cache_alloc(kmem_bufctl_cache,
-							     kmflags);
-			if (bc == NULL)
-				return -1;
 			bc->bc_addr = buf;
 			bc->bc_slab = sp;
 			bc->bc_next = sp->slab_free;
@@ -247,7 +255,7 @@ static int slab_carve(kmem_cache_t *cp, kmem_slab_t *sp, int kmflags)
 	return 0;
 }
 
-static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp);
+static void slab_release(kmem_cache_t *cp, kmem_slab_t *sp);
 
 /* A new slab for cp (called without cache_lock). */
 static kmem_slab_t *slab_create(kmem_cache_t *cp, int kmflags)
@@ -276,15 +284,15 @@ static kmem_slab_t *slab_create(kmem_cache_t *cp, int kmflags)
 		cp->cache_color = 0;
 	spin_unlock(&cp->cache_lock);
 	if (slab_carve(cp, sp, kmflags) != 0) {
-		slab_destroy(cp, sp);
+		slab_release(cp, sp); /* never counted as made */
 		return NULL;
 	}
 	__atomic_add_fetch(&cp->cache_slab_create, 1, __ATOMIC_RELAXED);
 	return sp;
 }
 
-/* Destruct a slab's buffers and give its pages back (no cache_lock). */
-static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
+/* Destruct a slab's free buffers and give its pages back (no locks). */
+static void slab_release(kmem_cache_t *cp, kmem_slab_t *sp)
 {
 	void *f = sp->slab_free;
 
@@ -301,10 +309,15 @@ static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
 			kmem_cache_free(kmem_bufctl_cache, f);
 		f = next;
 	}
-	__atomic_add_fetch(&cp->cache_slab_destroy, 1, __ATOMIC_RELAXED);
 	if (!cache_is_small(cp))
 		kmem_cache_free(kmem_slab_cache, sp);
 	kmem_pages_free(sp->slab_mem, cp->cache_slaborder);
+}
+
+static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
+{
+	__atomic_add_fetch(&cp->cache_slab_destroy, 1, __ATOMIC_RELAXED);
+	slab_release(cp, sp);
 }
 
 /* Take a free buffer from sp (cache_lock held). */
@@ -718,6 +731,9 @@ kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 	kmem_cache_t *cp;
 
 	(void)vmp;
+	if ((cflags & KMC_DEBUG) && (constructor != NULL || destructor != NULL))
+		panic("kmem_cache_create: %s: a KMC_DEBUG cache fills its "
+		      "buffers with patterns, so it takes no constructor", name);
 	spin_lock(&kmem_lock);
 	cp = cache_slot();
 	if (cp == NULL)
@@ -854,6 +870,7 @@ void kmem_cache_destroy(kmem_cache_t *cp)
 
 void kmem_reap(void)
 {
+	spin_lock(&kmem_lock); /* no cache comes or goes during the walk */
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next) {
 		if (cp->cache_reclaim != NULL)
 			cp->cache_reclaim(cp->cache_private);
@@ -865,6 +882,7 @@ void kmem_reap(void)
 	}
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next)
 		kmem_cache_reap_slabs(cp);
+	spin_unlock(&kmem_lock);
 }
 
 static int size_index(size_t size)

@@ -324,6 +324,9 @@ kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 	kmem_cache_t *cp;
 
 	(void)vmp;
+	if ((cflags & KMC_DEBUG) && (constructor != NULL || destructor != NULL))
+		panic("kmem_cache_create: %s: a KMC_DEBUG cache fills its "
+		      "buffers with patterns, so it takes no constructor", name);
 	spin_lock(&kmem_lock);
 	cp = cache_slot();
 	if (cp == NULL)
@@ -363,8 +366,12 @@ kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 	return cp;
 }
 
-/* Empty every CPU's magazines of cp into the depot's lists. */
-static void kmem_cpu_purge(kmem_cache_t *cp)
+/*
+ * Take every CPU's magazines of cp and free them with their rounds; each
+ * CPU's magazine size becomes magsize (0 switches its layer off), under
+ * its own lock, so no CPU ever fills a magazine of the wrong size.
+ */
+static void kmem_cpu_purge(kmem_cache_t *cp, int magsize)
 {
 	for (int i = 0; i < ncpus; i++) {
 		kmem_cpu_cache_t *ccp = &cp->cache_cpu[i];
@@ -376,6 +383,7 @@ static void kmem_cpu_purge(kmem_cache_t *cp)
 		mp[1] = ccp->cc_ploaded, rounds[1] = ccp->cc_prounds;
 		ccp->cc_loaded = ccp->cc_ploaded = NULL;
 		ccp->cc_rounds = ccp->cc_prounds = 0;
+		ccp->cc_magsize = magsize;
 		spin_unlock(&ccp->cc_lock);
 		for (int m = 0; m < 2; m++)
 			if (mp[m] != NULL)
@@ -407,8 +415,9 @@ static void kmem_depot_purge(kmem_cache_t *cp)
 }
 
 /*
- * Bigger magazines for a cache whose depot lock was contended: purge the
- * magazines of the old size, then step up the ladder.
+ * Bigger magazines for a cache whose depot lock was contended: switch the
+ * CPUs' magazine layer off while the old-size magazines are freed (to
+ * their own magazine cache), then step up the ladder and switch it on.
  */
 static void kmem_cache_magazine_resize(kmem_cache_t *cp)
 {
@@ -418,17 +427,20 @@ static void kmem_cache_magazine_resize(kmem_cache_t *cp)
 		t++;
 	if (t == NMAGTYPES - 1)
 		return;
-	kmem_cpu_purge(cp);
+	kmem_cpu_purge(cp, 0);
 	kmem_depot_purge(cp);
 	cp->cache_magtype = kmem_magazine_cache[t + 1];
 	cp->cache_magsize = kmem_magsizes[t + 1];
-	for (int i = 0; i < NCPU; i++)
+	for (int i = 0; i < ncpus; i++) {
+		spin_lock(&cp->cache_cpu[i].cc_lock);
 		cp->cache_cpu[i].cc_magsize = cp->cache_magsize;
+		spin_unlock(&cp->cache_cpu[i].cc_lock);
+	}
 }
 
 void kmem_cache_destroy(kmem_cache_t *cp)
 {
-	kmem_cpu_purge(cp);
+	kmem_cpu_purge(cp, 0);
 	kmem_depot_purge(cp);
 	kmem_cache_reap_slabs(cp);
 	if (cp->cache_partial != NULL || cp->cache_full != NULL)
@@ -451,18 +463,19 @@ void kmem_cache_destroy(kmem_cache_t *cp)
 
 void kmem_reap(void)
 {
+	spin_lock(&kmem_lock); /* no cache comes or goes during the walk */
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next) {
 		if (cp->cache_reclaim != NULL)
 			cp->cache_reclaim(cp->cache_private);
 		if (cp->cache_magtype != NULL &&
-		    cp->cache_depot_contention >= RESIZE_CONTENTION) {
-			cp->cache_depot_contention = 0;
+		    cp->cache_depot_contention >= RESIZE_CONTENTION)
 			kmem_cache_magazine_resize(cp);
-		}
+		cp->cache_depot_contention = 0; /* a new interval */
 		kmem_depot_ws_reap(cp);
 	}
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next)
 		kmem_cache_reap_slabs(cp);
+	spin_unlock(&kmem_lock);
 }
 
 static int size_index(size_t size)
@@ -531,14 +544,17 @@ void kmem_init(void)
 
 void kmem_kmastat(void)
 {
-	kprintf("%-20s %6s %7s %7s %8s %8s %5s %7s %7s\n", "cache", "buf",
-		"in use", "total", "memory", "allocs", "fail", "slabs", "depot");
+	/* "in use" counts buffers out of the slabs, magazine rounds too;
+	 * slab lk and depot lk count lock acquisitions. */
+	kprintf("%-20s %6s %7s %7s %8s %8s %5s %7s %8s\n", "cache", "buf",
+		"in use", "total", "memory", "allocs", "fail", "slab lk",
+		"depot lk");
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next) {
 		uint64_t allocs = cp->cache_slab_alloc;
 
 		for (int i = 0; i < ncpus; i++)
 			allocs += cp->cache_cpu[i].cc_alloc;
-		kprintf("%-20s %6zu %7lu %7lu %7luK %8lu %5lu %7lu %7lu\n",
+		kprintf("%-20s %6zu %7lu %7lu %7luK %8lu %5lu %7lu %8lu\n",
 			cp->cache_name, cp->cache_bufsize,
 			cp->cache_buftotal - cp->cache_bufslab,
 			cp->cache_buftotal,

@@ -543,17 +543,194 @@ below j; a merge does the opposite)."""
 
 # ------------------------------------------------------------- vm-kmem
 
+NO_KMEM = "no kmem in this kernel: it arrives with lab 4"
+SLAB_LIST_CAP = 100000          # a corrupt slab list ends the count here
+# What vm-kmem CACHE last saw of each cache, by address: what changed.
+_last_kmem: dict[int, dict[str, int]] = {}
+
+
+def kmem_caches() -> Iterator[gdb.Value]:
+    """Every cache on the kernel's list (kmem_caches, cache_next)."""
+    cp = symbol("kmem_caches", NO_KMEM)
+    seen = set()
+    while int(cp) != 0 and int(cp) not in seen:
+        seen.add(int(cp))
+        yield cp
+        cp = cp["cache_next"]
+
+
+def cache_name(cp: gdb.Value) -> str:
+    return cp["cache_name"].string(errors="replace",
+                                   length=32).split("\0")[0]
+
+
+def find_cache(text: str) -> gdb.Value:
+    """A cache by its name, else a kmem_cache_t * (or kmem_cache_t)
+    expression: vm-kmem kmem_alloc_64, vm-kmem cp."""
+    for cp in kmem_caches():
+        if cache_name(cp) == text:
+            return cp
+    try:
+        v = gdb.parse_and_eval(text)
+    except gdb.error:
+        names = ", ".join(cache_name(cp) for cp in kmem_caches())
+        raise VmError(f"no cache named {text!r} (and it is not an "
+                      f"expression); the caches: {names}") from None
+    ctype = gdb.lookup_type("kmem_cache_t")
+    if v.type.strip_typedefs().code == gdb.TYPE_CODE_STRUCT:
+        return v.address
+    return v.cast(ctype.pointer())
+
+
+def online_cpus() -> list[int]:
+    """cpus[i] for i < ncpus that have set cpu_online."""
+    n = int(symbol("ncpus", NO_KMEM))
+    cpus = symbol("cpus", NO_KMEM)
+    return [i for i in range(n) if int(cpus[i]["cpu_online"])]
+
+
+def this_cpu() -> int | None:
+    """The stopped CPU's index in cpus[] (its %gs base), if gdb has it."""
+    try:
+        gs = live_register("gs_base")
+        base = int(gdb.parse_and_eval("&cpus[0]"))
+        size = gdb.parse_and_eval("cpus[0]").type.sizeof
+    except (VmError, gdb.error):
+        return None
+    if gs < base or (gs - base) % size:
+        return None
+    return (gs - base) // size
+
+
+def slab_count(head: gdb.Value) -> int:
+    n, sp = 0, head
+    while int(sp) != 0 and n < SLAB_LIST_CAP:
+        n += 1
+        sp = sp["slab_next"]
+    return n
+
+
+def kmem_snapshot(cp: gdb.Value, cpus: list[int]) -> dict[str, int]:
+    """The counters vm-kmem CACHE reports changes of, by their label."""
+    snap = {
+        "buffers in slabs": int(cp["cache_bufslab"]),
+        "buffers made": int(cp["cache_buftotal"]),
+        "slab lock acquisitions": int(cp["cache_lock_acquires"]),
+        "depot lock acquisitions": int(cp["cache_depot_acquires"]),
+        "depot full magazines": int(cp["cache_full_mags"]["ml_total"]),
+        "depot empty magazines": int(cp["cache_empty_mags"]["ml_total"]),
+    }
+    for i in cpus:
+        cc = cp["cache_cpu"][i]
+        snap[f"cpu {i} loaded rounds"] = int(cc["cc_rounds"])
+        snap[f"cpu {i} previous rounds"] = int(cc["cc_prounds"])
+    return snap
+
+
+def kmem_changes(old: dict[str, int], new: dict[str, int]) -> list[str]:
+    """'cpu 0 loaded rounds -1' for each counter that moved."""
+    return [f"{k} {new[k] - old[k]:+d}" for k in new
+            if k in old and new[k] != old[k]]
+
+
+def depot_summary(cp: gdb.Value) -> str:
+    return (f"{int(cp['cache_full_mags']['ml_total'])}/"
+            f"{int(cp['cache_empty_mags']['ml_total'])}")
+
+
 class Kmem(VmCommand):
-    """The slab allocator's caches: vm-kmem [CACHE] (lab 4)."""
+    """The slab allocator's caches: vm-kmem [CACHE] (lab 4).
+
+Without an argument: one line per cache on the kernel's list (kmem_caches,
+linked through cache_next), as the monitor's kmastat: buffer and chunk
+size, buffers free in slabs / made, slabs, magazine size (0: no magazine
+layer), the depot's full/empty magazines, and how often the depot lock
+and the slab lock (cache_lock) were taken.
+With CACHE (a cache name, or a kmem_cache_t * expression such as cp): that
+cache in detail: its slab lists, its depot lists (ml_total, ml_min), each
+online CPU's loaded and previous magazine with their rounds, and what
+changed since the last vm-kmem of that cache."""
 
     def __init__(self) -> None:
         super().__init__("vm-kmem")
 
     def run(self, argv: list[str]) -> None:
-        if not has_symbol("kmem_cache_create"):
-            raise Absent("no kmem in this kernel: it arrives with lab 4")
-        raise VmError("this kernel has kmem, but this vmlab.py predates it: "
-                      "use the monitor's kmastat")
+        if not has_symbol("kmem_caches"):
+            raise Absent(NO_KMEM)
+        if int(gdb.parse_and_eval("kmem_caches")) == 0:
+            raise Absent("no caches yet: kmem_init() has not run (kmain "
+                         "calls it after page_init, from lab 4 on)")
+        if not argv:
+            self.summary()
+        else:
+            self.detail(find_cache(" ".join(argv)))
+
+    @staticmethod
+    def summary() -> None:
+        out(f"{'cache':<20} {'buf':>6} {'chunk':>6} {'slab/total':>15} "
+            f"{'slabs':>5} {'mag':>4} {'depot f/e':>9} {'depot-lk':>9} "
+            f"{'slab-lk':>9}")
+        for cp in kmem_caches():
+            slabs = int(cp["cache_slab_create"]) - \
+                int(cp["cache_slab_destroy"])
+            bufs = f"{int(cp['cache_bufslab'])}/{int(cp['cache_buftotal'])}"
+            out(f"{cache_name(cp):<20} {int(cp['cache_bufsize']):>6} "
+                f"{int(cp['cache_chunksize']):>6} {bufs:>15} {slabs:>5} "
+                f"{int(cp['cache_magsize']):>4} {depot_summary(cp):>9} "
+                f"{int(cp['cache_depot_acquires']):>9} "
+                f"{int(cp['cache_lock_acquires']):>9}")
+
+    @staticmethod
+    def detail(cp: gdb.Value) -> None:
+        name = cache_name(cp)
+        cpus = online_cpus()
+        here = this_cpu()
+        out(f"cache {name} at {int(cp):#x}: buf {int(cp['cache_bufsize'])}, "
+            f"chunk {int(cp['cache_chunksize'])}, align "
+            f"{int(cp['cache_align'])}, flags {int(cp['cache_flags']):#x}")
+        out(f"  slabs: {int(cp['cache_slabsize'])} bytes (order "
+            f"{int(cp['cache_slaborder'])}); partial "
+            f"{slab_count(cp['cache_partial'])}, empty "
+            f"{slab_count(cp['cache_empty'])}, full "
+            f"{slab_count(cp['cache_full'])}; "
+            f"{int(cp['cache_slab_create'])} made, "
+            f"{int(cp['cache_slab_destroy'])} destroyed")
+        out(f"  buffers: {int(cp['cache_bufslab'])} free in slabs of "
+            f"{int(cp['cache_buftotal'])} made; slab layer "
+            f"{int(cp['cache_slab_alloc'])} allocs, "
+            f"{int(cp['cache_slab_free'])} frees, "
+            f"{int(cp['cache_alloc_fail'])} failed; cache_lock taken "
+            f"{int(cp['cache_lock_acquires'])} times")
+        magtype = cp["cache_magtype"]
+        mt = cache_name(magtype) if int(magtype) else "none"
+        out(f"  depot: magazines of {int(cp['cache_magsize'])} rounds (from "
+            f"{mt}); cache_depot_lock taken "
+            f"{int(cp['cache_depot_acquires'])} times, "
+            f"{int(cp['cache_depot_contention'])} contended")
+        for label, ml in (("full", cp["cache_full_mags"]),
+                          ("empty", cp["cache_empty_mags"])):
+            out(f"    {label + ' magazines:':<17} ml_total "
+                f"{int(ml['ml_total'])}, ml_min {int(ml['ml_min'])}, "
+                f"taken {int(ml['ml_alloc'])}")
+        for i in cpus:
+            cc = cp["cache_cpu"][i]
+            mark = " (this CPU)" if i == here else ""
+            out(f"  cpu {i}{mark}: magsize {int(cc['cc_magsize'])}, "
+                f"served {int(cc['cc_alloc'])} allocs, "
+                f"{int(cc['cc_free'])} frees")
+            out(f"    loaded   {int(cc['cc_loaded']):#018x}  rounds "
+                f"{int(cc['cc_rounds'])}")
+            out(f"    previous {int(cc['cc_ploaded']):#018x}  rounds "
+                f"{int(cc['cc_prounds'])}")
+        snap = kmem_snapshot(cp, cpus)
+        old = _last_kmem.get(int(cp))
+        if old is not None:
+            changes = kmem_changes(old, snap)
+            out(f"since the last vm-kmem {name}:" +
+                ("" if changes else " no change"))
+            for line in changes:
+                out("  " + line)
+        _last_kmem[int(cp)] = snap
 
 
 # ------------------------------------------------------------- vm-help
@@ -597,6 +774,7 @@ def _learn_addresses(_event: object = None) -> None:
     except gdb.error:
         _types["regs_ptr"] = None
     _last_buddy.clear()
+    _last_kmem.clear()
 
 
 class FrameId:

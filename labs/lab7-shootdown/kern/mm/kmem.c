@@ -218,25 +218,33 @@ static size_t hash_index(const kmem_cache_t *cp, const void *buf)
 	return ((uintptr_t)buf / cp->cache_chunksize) & cp->cache_hash_mask;
 }
 
-/* Carve a slab's buffers, construct them, and chain them free. */
+/*
+ * Carve a slab's buffers, construct them, and chain them free. A buffer
+ * joins the free chain only once its bookkeeping exists and it is
+ * constructed, so a failure leaves only whole buffers to undo.
+ */
 static int slab_carve(kmem_cache_t *cp, kmem_slab_t *sp, int kmflags)
 {
 	for (long i = sp->slab_chunks - 1; i >= 0; i--) {
 		char *buf = (char *)sp->slab_base + i * cp->cache_chunksize;
+		kmem_bufctl_t *bc = NULL;
 
-		if (cp->cache_flags & KMC_DEBUG)
-			debug_init_buf(cp, buf);
-		else if (cp->cache_constructor != NULL &&
-			 cp->cache_constructor(buf, cp->cache_private, kmflags))
+		if (!cache_is_small(cp) &&
+		    (bc = kmem_cache_alloc(kmem_bufctl_cache, kmflags)) == NULL)
 			return -1;
-		if (cache_is_small(cp)) {
+		if (cp->cache_flags & KMC_DEBUG) {
+			debug_init_buf(cp, buf);
+		} else if (cp->cache_constructor != NULL &&
+			   cp->cache_constructor(buf, cp->cache_private,
+						 kmflags)) {
+			if (bc != NULL)
+				kmem_cache_free(kmem_bufctl_cache, bc);
+			return -1;
+		}
+		if (bc == NULL) {
 			*buf_link(cp, buf) = sp->slab_free;
 			sp->slab_free = buf;
 		} else {
-			kmem_bufctl_t *bc = kmem_cache_alloc(kmem_bufctl_cache,
-							     kmflags);
-			if (bc == NULL)
-				return -1;
 			bc->bc_addr = buf;
 			bc->bc_slab = sp;
 			bc->bc_next = sp->slab_free;
@@ -246,7 +254,7 @@ static int slab_carve(kmem_cache_t *cp, kmem_slab_t *sp, int kmflags)
 	return 0;
 }
 
-static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp);
+static void slab_release(kmem_cache_t *cp, kmem_slab_t *sp);
 
 /* A new slab for cp (called without cache_lock). */
 static kmem_slab_t *slab_create(kmem_cache_t *cp, int kmflags)
@@ -267,21 +275,23 @@ static kmem_slab_t *slab_create(kmem_cache_t *cp, int kmflags)
 	memset(sp, 0, sizeof(*sp));
 	sp->slab_cache = cp;
 	sp->slab_mem = mem;
+	spin_lock(&cp->cache_lock); /* the colour sequence is the cache's */
 	sp->slab_base = (char *)mem + cp->cache_color;
 	sp->slab_chunks = (long)((room - cp->cache_color) / cp->cache_chunksize);
 	cp->cache_color += cp->cache_align;
 	if (cp->cache_color > cp->cache_maxcolor)
 		cp->cache_color = 0;
+	spin_unlock(&cp->cache_lock);
 	if (slab_carve(cp, sp, kmflags) != 0) {
-		slab_destroy(cp, sp);
+		slab_release(cp, sp); /* never counted as made */
 		return NULL;
 	}
-	cp->cache_slab_create++;
+	__atomic_add_fetch(&cp->cache_slab_create, 1, __ATOMIC_RELAXED);
 	return sp;
 }
 
-/* Destruct a slab's buffers and give its pages back (no cache_lock). */
-static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
+/* Destruct a slab's free buffers and give its pages back (no locks). */
+static void slab_release(kmem_cache_t *cp, kmem_slab_t *sp)
 {
 	void *f = sp->slab_free;
 
@@ -298,10 +308,15 @@ static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
 			kmem_cache_free(kmem_bufctl_cache, f);
 		f = next;
 	}
-	cp->cache_slab_destroy++;
 	if (!cache_is_small(cp))
 		kmem_cache_free(kmem_slab_cache, sp);
 	kmem_pages_free(sp->slab_mem, cp->cache_slaborder);
+}
+
+static void slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
+{
+	__atomic_add_fetch(&cp->cache_slab_destroy, 1, __ATOMIC_RELAXED);
+	slab_release(cp, sp);
 }
 
 /* Take a free buffer from sp (cache_lock held). */
@@ -675,6 +690,9 @@ kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 	kmem_cache_t *cp;
 
 	(void)vmp;
+	if ((cflags & KMC_DEBUG) && (constructor != NULL || destructor != NULL))
+		panic("kmem_cache_create: %s: a KMC_DEBUG cache fills its "
+		      "buffers with patterns, so it takes no constructor", name);
 	spin_lock(&kmem_lock);
 	cp = cache_slot();
 	if (cp == NULL)
@@ -714,8 +732,12 @@ kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 	return cp;
 }
 
-/* Empty every CPU's magazines of cp into the depot's lists. */
-static void kmem_cpu_purge(kmem_cache_t *cp)
+/*
+ * Take every CPU's magazines of cp and free them with their rounds; each
+ * CPU's magazine size becomes magsize (0 switches its layer off), under
+ * its own lock, so no CPU ever fills a magazine of the wrong size.
+ */
+static void kmem_cpu_purge(kmem_cache_t *cp, int magsize)
 {
 	for (int i = 0; i < ncpus; i++) {
 		kmem_cpu_cache_t *ccp = &cp->cache_cpu[i];
@@ -727,6 +749,7 @@ static void kmem_cpu_purge(kmem_cache_t *cp)
 		mp[1] = ccp->cc_ploaded, rounds[1] = ccp->cc_prounds;
 		ccp->cc_loaded = ccp->cc_ploaded = NULL;
 		ccp->cc_rounds = ccp->cc_prounds = 0;
+		ccp->cc_magsize = magsize;
 		spin_unlock(&ccp->cc_lock);
 		for (int m = 0; m < 2; m++)
 			if (mp[m] != NULL)
@@ -758,8 +781,9 @@ static void kmem_depot_purge(kmem_cache_t *cp)
 }
 
 /*
- * Bigger magazines for a cache whose depot lock was contended: purge the
- * magazines of the old size, then step up the ladder.
+ * Bigger magazines for a cache whose depot lock was contended: switch the
+ * CPUs' magazine layer off while the old-size magazines are freed (to
+ * their own magazine cache), then step up the ladder and switch it on.
  */
 static void kmem_cache_magazine_resize(kmem_cache_t *cp)
 {
@@ -769,17 +793,20 @@ static void kmem_cache_magazine_resize(kmem_cache_t *cp)
 		t++;
 	if (t == NMAGTYPES - 1)
 		return;
-	kmem_cpu_purge(cp);
+	kmem_cpu_purge(cp, 0);
 	kmem_depot_purge(cp);
 	cp->cache_magtype = kmem_magazine_cache[t + 1];
 	cp->cache_magsize = kmem_magsizes[t + 1];
-	for (int i = 0; i < NCPU; i++)
+	for (int i = 0; i < ncpus; i++) {
+		spin_lock(&cp->cache_cpu[i].cc_lock);
 		cp->cache_cpu[i].cc_magsize = cp->cache_magsize;
+		spin_unlock(&cp->cache_cpu[i].cc_lock);
+	}
 }
 
 void kmem_cache_destroy(kmem_cache_t *cp)
 {
-	kmem_cpu_purge(cp);
+	kmem_cpu_purge(cp, 0);
 	kmem_depot_purge(cp);
 	kmem_cache_reap_slabs(cp);
 	if (cp->cache_partial != NULL || cp->cache_full != NULL)
@@ -802,18 +829,19 @@ void kmem_cache_destroy(kmem_cache_t *cp)
 
 void kmem_reap(void)
 {
+	spin_lock(&kmem_lock); /* no cache comes or goes during the walk */
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next) {
 		if (cp->cache_reclaim != NULL)
 			cp->cache_reclaim(cp->cache_private);
 		if (cp->cache_magtype != NULL &&
-		    cp->cache_depot_contention >= RESIZE_CONTENTION) {
-			cp->cache_depot_contention = 0;
+		    cp->cache_depot_contention >= RESIZE_CONTENTION)
 			kmem_cache_magazine_resize(cp);
-		}
+		cp->cache_depot_contention = 0; /* a new interval */
 		kmem_depot_ws_reap(cp);
 	}
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next)
 		kmem_cache_reap_slabs(cp);
+	spin_unlock(&kmem_lock);
 }
 
 static int size_index(size_t size)
@@ -882,14 +910,17 @@ void kmem_init(void)
 
 void kmem_kmastat(void)
 {
-	kprintf("%-20s %6s %7s %7s %8s %8s %5s %7s %7s\n", "cache", "buf",
-		"in use", "total", "memory", "allocs", "fail", "slabs", "depot");
+	/* "in use" counts buffers out of the slabs, magazine rounds too;
+	 * slab lk and depot lk count lock acquisitions. */
+	kprintf("%-20s %6s %7s %7s %8s %8s %5s %7s %8s\n", "cache", "buf",
+		"in use", "total", "memory", "allocs", "fail", "slab lk",
+		"depot lk");
 	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next) {
 		uint64_t allocs = cp->cache_slab_alloc;
 
 		for (int i = 0; i < ncpus; i++)
 			allocs += cp->cache_cpu[i].cc_alloc;
-		kprintf("%-20s %6zu %7lu %7lu %7luK %8lu %5lu %7lu %7lu\n",
+		kprintf("%-20s %6zu %7lu %7lu %7luK %8lu %5lu %7lu %8lu\n",
 			cp->cache_name, cp->cache_bufsize,
 			cp->cache_buftotal - cp->cache_bufslab,
 			cp->cache_buftotal,
