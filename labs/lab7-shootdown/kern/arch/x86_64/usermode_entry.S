@@ -1,6 +1,11 @@
 /*
  * usermode_entry.S — usermode_enter(rp): load every register from a
  * struct regs and iretq to the context it describes (ring 3, for the tests).
+ *
+ * This is the same restore sequence as trap_return in entry.S, kept apart
+ * on purpose: entry.S is lab 1's student file, and the ring-3 tests must
+ * be able to enter ring 3 even while a student's trap_return is missing
+ * or wrong (the way back from ring 3 still goes through theirs).
  */
 	.text
 	.globl usermode_enter
