@@ -248,9 +248,9 @@ def _session(setup: Setup, qemu_argv: list[str], gdb_argv_: list[str],
                 try:
                     return _wait(dbg, vm, tmp, setup.wall_s)
                 finally:
-                    _stop(dbg)
+                    qemu.stop_process(dbg)
         finally:
-            _stop(vm)
+            qemu.stop_process(vm)
 
 
 def _start(argv: list[str], cwd: Path, stdout: IO[bytes],
@@ -278,17 +278,6 @@ def _wait(dbg: subprocess.Popen[bytes], vm: subprocess.Popen[bytes],
 def _bind_failed(tmp: Path) -> bool:
     err = _text(tmp / "qemu.stderr")
     return any(mark in err for mark in BIND_FAILED)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """End a process we started, if it still runs, and reap it."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    proc.wait()
 
 
 def _text(path: Path) -> str:

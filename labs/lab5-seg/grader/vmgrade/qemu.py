@@ -278,7 +278,7 @@ class _Supervisor:
             try:
                 self._watch(proc, deadline)
             finally:
-                _reap(proc)
+                stop_process(proc)
         return self._result(cmdline, proc.returncode)
 
     def _watch(self, proc: subprocess.Popen[bytes], deadline: float) -> None:
@@ -399,8 +399,9 @@ def _qemu_stderr(path: Path) -> str:
     return "\n".join(lines)
 
 
-def _reap(proc: subprocess.Popen[bytes]) -> None:
-    """Make sure QEMU is gone: terminate, then kill, and always wait."""
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Make sure a process we started (QEMU, gdb) is gone: terminate, then
+    kill, and always wait."""
     if proc.poll() is not None:
         return
     proc.terminate()
