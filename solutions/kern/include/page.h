@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <spinlock.h>
 
 #define MAX_ORDER 10 /* blocks of 2^0 .. 2^10 pages (4 KiB .. 4 MiB) */
 
@@ -57,10 +58,17 @@ struct free_area {
 
 enum { ZONE_DMA, ZONE_NORMAL, NZONES };
 
+/*
+ * A zone. z_name, the bounds and z_present are written once by page_init()
+ * before any other CPU runs, and read-only after. z_free_area[] and the
+ * free state of every page_t in the zone (p_flags' P_FREE, p_order of a
+ * free head, p_next/p_prev while free) are guarded by z_lock.
+ */
 typedef struct zone {
 	const char *z_name;
 	uint64_t z_start_pfn, z_end_pfn; /* [start, end) */
-	struct free_area z_free_area[MAX_ORDER + 1];
+	spinlock_t z_lock;                           /* rank LR_PAGE_ZONE */
+	struct free_area z_free_area[MAX_ORDER + 1]; /* z_lock */
 	uint64_t z_present;  /* RAM pages the zone manages */
 } zone_t;
 

@@ -40,14 +40,23 @@
  *    order other than the one it was allocated with (its head's p_order)
  *    is a bug too: each panics with its name.
  *
+ * 6. Locking. Each zone's free lists are guarded by its z_lock (Linux's
+ *    zone->lock), so every caller on every CPU (kmem, the HAT's page
+ *    tables, later the page cache and anon) may allocate and free at any
+ *    time. Buddies never cross a zone, so one zone's lock covers a whole
+ *    merge. Take it before reading any free state, the double-free checks
+ *    included: another CPU may be merging the very block you inspect.
+ *
  * Every operation is O(MAX_ORDER): no list is ever searched.
  */
 #include <kenv.h>
 #include <page.h>
+#include <spinlock.h>
 
 #if SOL >= 3
 static void fa_push(struct free_area *fa, page_t *pp)
 {
+	ASSERT(pp->p_next == NULL && pp->p_prev == NULL);
 	pp->p_prev = NULL;
 	pp->p_next = fa->fa_head;
 	if (fa->fa_head != NULL)
@@ -71,6 +80,7 @@ static void fa_remove(struct free_area *fa, page_t *pp)
 /* Make pp the head of a free block of order, on its list. */
 static void block_free(zone_t *z, page_t *pp, unsigned order)
 {
+	ASSERT(spin_held(&z->z_lock));
 	pp->p_flags |= P_FREE;
 	pp->p_order = (uint8_t)order;
 	fa_push(&z->z_free_area[order], pp);
@@ -82,6 +92,7 @@ static page_t *zone_alloc(zone_t *z, unsigned order)
 	unsigned o = order;
 	page_t *pp;
 
+	ASSERT(spin_held(&z->z_lock));
 	while (o <= MAX_ORDER && z->z_free_area[o].fa_count == 0)
 		o++;
 	if (o > MAX_ORDER)
@@ -97,6 +108,19 @@ static page_t *zone_alloc(zone_t *z, unsigned order)
 	return pp;
 }
 
+/* zone_alloc() under the zone's lock; the block's head gets its owner. */
+static page_t *zone_alloc_locked(zone_t *z, unsigned order, unsigned flags)
+{
+	page_t *pp;
+
+	spin_lock(&z->z_lock);
+	pp = zone_alloc(z, order);
+	if (pp != NULL)
+		pp->p_owner = (uint16_t)PG_OWNER(flags);
+	spin_unlock(&z->z_lock);
+	return pp;
+}
+
 page_t *page_alloc_pages(unsigned order, unsigned flags)
 {
 	page_t *pp = NULL;
@@ -104,11 +128,9 @@ page_t *page_alloc_pages(unsigned order, unsigned flags)
 	if (order > MAX_ORDER)
 		return NULL;
 	if (!(flags & PG_DMA))
-		pp = zone_alloc(&zones[ZONE_NORMAL], order);
+		pp = zone_alloc_locked(&zones[ZONE_NORMAL], order, flags);
 	if (pp == NULL)
-		pp = zone_alloc(&zones[ZONE_DMA], order);
-	if (pp != NULL)
-		pp->p_owner = (uint16_t)PG_OWNER(flags);
+		pp = zone_alloc_locked(&zones[ZONE_DMA], order, flags);
 	return pp;
 }
 
@@ -143,6 +165,8 @@ void page_free_pages(page_t *pp, unsigned order)
 	uint64_t pfn = page_pfn(pp);
 	zone_t *z = &zones[pp->p_zone];
 
+	ASSERT(pfn < page_array_npages);
+	spin_lock(&z->z_lock); /* the checks read free state too */
 	if (order > MAX_ORDER || (pfn & ((1UL << order) - 1)) != 0)
 		panic("page_free_pages: pfn %#lx is no order-%u block", pfn,
 		      order);
@@ -165,6 +189,7 @@ void page_free_pages(page_t *pp, unsigned order)
 		order++;
 	}
 	block_free(z, pfn_to_page(pfn), order);
+	spin_unlock(&z->z_lock);
 }
 #else
 page_t *page_alloc_pages(unsigned order, unsigned flags)

@@ -91,8 +91,7 @@ static const int kmem_magsizes[] = { 1, 3, 7, 15, 31, 47, 63, 95, 143 };
 
 static kmem_cache_t cache_pool[64]; /* caches are static: no kmem for kmem */
 static kmem_cache_t *kmem_caches;
-static spinlock_t kmem_lock = SPINLOCK_INIT("kmem_lock");
-static spinlock_t kmem_page_lock = SPINLOCK_INIT("kmem_page_lock");
+static spinlock_t kmem_lock = SPINLOCK_INIT("kmem_lock", LR_KMEM);
 static kmem_cache_t *kmem_slab_cache, *kmem_bufctl_cache;
 static kmem_cache_t *kmem_magazine_cache[NMAGTYPES];
 
@@ -112,22 +111,17 @@ static unsigned order_for(size_t bytes)
 	return o;
 }
 
-/* The buddy allocator is not SMP-safe by itself: kmem serialises it. */
+/* Slab pages come from the buddy allocator, which locks its own zones. */
 static void *kmem_pages_alloc(unsigned order)
 {
-	page_t *pp;
+	page_t *pp = page_alloc_pages(order, PG_KERNEL);
 
-	spin_lock(&kmem_page_lock);
-	pp = page_alloc_pages(order, PG_KERNEL);
-	spin_unlock(&kmem_page_lock);
 	return pp == NULL ? NULL : kpm_va(page_pfn(pp) << PAGESHIFT);
 }
 
 static void kmem_pages_free(void *va, unsigned order)
 {
-	spin_lock(&kmem_page_lock);
 	page_free_pages(pfn_to_page(kpm_pa(va) >> PAGESHIFT), order);
-	spin_unlock(&kmem_page_lock);
 }
 
 static struct kmem_buftag *buftag(const kmem_cache_t *cp, void *buf)
@@ -747,8 +741,8 @@ kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 	cp->cache_destructor = destructor;
 	cp->cache_reclaim = reclaim;
 	cp->cache_private = priv;
-	cp->cache_lock = (spinlock_t)SPINLOCK_INIT("cache_lock");
-	cp->cache_depot_lock = (spinlock_t)SPINLOCK_INIT("cache_depot_lock");
+	spin_init(&cp->cache_lock, "cache_lock", LR_KMEM_SLAB);
+	spin_init(&cp->cache_depot_lock, "cache_depot_lock", LR_KMEM_DEPOT);
 	cache_geometry(cp);
 	cp->cache_next = kmem_caches;
 	kmem_caches = cp;
@@ -767,7 +761,7 @@ kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 		cp->cache_hash_mask = PAGESIZE / sizeof(void *) - 1;
 	}
 	for (int i = 0; i < NCPU; i++) {
-		cp->cache_cpu[i].cc_lock = (spinlock_t)SPINLOCK_INIT("cc_lock");
+		spin_init(&cp->cache_cpu[i].cc_lock, "cc_lock", LR_KMEM_CPU);
 		cp->cache_cpu[i].cc_magsize = cp->cache_magsize;
 	}
 	return cp;

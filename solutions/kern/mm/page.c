@@ -39,6 +39,8 @@ static void zones_init(void)
 	zones[ZONE_NORMAL] = (zone_t){ .z_name = "Normal",
 				       .z_start_pfn = dma_end,
 				       .z_end_pfn = page_array_npages };
+	spin_init(&zones[ZONE_DMA].z_lock, "zone_lock", LR_PAGE_ZONE);
+	spin_init(&zones[ZONE_NORMAL].z_lock, "zone_lock", LR_PAGE_ZONE);
 }
 
 /* Mark every page as reserved, then open up RAM above 1 MiB. */
@@ -138,9 +140,12 @@ uint64_t page_free_count(void)
 {
 	uint64_t n = 0;
 
-	for (int z = 0; z < NZONES; z++)
+	for (int z = 0; z < NZONES; z++) {
+		spin_lock(&zones[z].z_lock);
 		for (unsigned o = 0; o <= MAX_ORDER; o++)
 			n += zones[z].z_free_area[o].fa_count << o;
+		spin_unlock(&zones[z].z_lock);
+	}
 	return n;
 }
 

@@ -19,10 +19,10 @@ KTEST(smp, cpus_online)
 {
 	ASSERT_GE(ncpus, 2);
 	EXPECT_EQ(smp_online(), ncpus);
-	EXPECT_EQ(lapic_id(), cpus[0].cpu_apicid);
+	EXPECT_EQ(lapic_id(), cpus[0].cpu_m.mcpu_apicid);
 	for (int i = 0; i < ncpus; i++)
 		for (int j = 0; j < i; j++)
-			EXPECT_NE(cpus[i].cpu_apicid, cpus[j].cpu_apicid);
+			EXPECT_NE(cpus[i].cpu_m.mcpu_apicid, cpus[j].cpu_m.mcpu_apicid);
 }
 
 static uint32_t seen_apicid[NCPU];
@@ -48,7 +48,7 @@ KTEST(smp, per_cpu_data_and_ipis)
 		seen_apicid[i] = 0xffffffff;
 	ktest_on_each_cpu(record_cpu, NULL);
 	for (int i = 0; i < ncpus; i++) {
-		EXPECT_EQ(seen_apicid[i], cpus[i].cpu_apicid);
+		EXPECT_EQ(seen_apicid[i], cpus[i].cpu_m.mcpu_apicid);
 #if LAB >= 2
 		if (kernel_hat_active)
 			EXPECT_EQ(seen_cr3[i], kernel_hat.h_root);
@@ -58,7 +58,7 @@ KTEST(smp, per_cpu_data_and_ipis)
 
 #define ROUNDS 20000
 
-static spinlock_t count_lock = SPINLOCK_INIT("count_lock");
+static spinlock_t count_lock = SPINLOCK_INIT("count_lock", LR_TEST_INNER);
 static volatile uint64_t counter;
 
 /* A read-modify-write with room in the middle for another CPU. */
@@ -96,7 +96,7 @@ KTEST_TIMEOUT(smp, spinlock_excludes, 30)
 /* Taking a lock this CPU holds is caught at once. Expects the panic. */
 KTEST_EXPLICIT(smp, spinlock_recursion_panics)
 {
-	static spinlock_t lk = SPINLOCK_INIT("recursive_lock");
+	static spinlock_t lk = SPINLOCK_INIT("recursive_lock", LR_TEST_INNER);
 
 	spin_lock(&lk);
 	spin_lock(&lk);

@@ -83,7 +83,7 @@ void acpi_init(uint64_t rsdp_pa)
 		memcpy(&flags, p + 4, 4);
 		if ((flags & MADT_LAPIC_ENABLED) && ncpus < NCPU) {
 			cpus[ncpus].cpu_id = ncpus;
-			cpus[ncpus].cpu_apicid = p[3];
+			cpus[ncpus].cpu_m.mcpu_apicid = p[3];
 			ncpus++;
 		}
 	}

@@ -62,13 +62,13 @@ static void ap_start(struct cpu *c)
 {
 	ap_starting = c;
 	tramp_set(tramp_stack, (uint64_t)(ap_stacks[c->cpu_id] + KSTACK_SIZE));
-	lapic_ipi(c->cpu_apicid, ICR_INIT);
+	lapic_ipi(c->cpu_m.mcpu_apicid, ICR_INIT);
 	for (int i = 0; i < 2; i++)
-		lapic_ipi(c->cpu_apicid, ICR_STARTUP | (TRAMPOLINE_PA >> 12));
+		lapic_ipi(c->cpu_m.mcpu_apicid, ICR_STARTUP | (TRAMPOLINE_PA >> 12));
 	for (uint64_t spins = 0; !c->cpu_online; spins++) {
 		if (spins == START_SPINS)
 			panic("smp_start_aps: cpu%d (APIC ID %u) did not start",
-			      c->cpu_id, c->cpu_apicid);
+			      c->cpu_id, c->cpu_m.mcpu_apicid);
 		__asm__ volatile("pause");
 	}
 }
@@ -77,7 +77,7 @@ void smp_start_aps(void)
 {
 	size_t len = (size_t)(ap_trampoline_end - ap_trampoline);
 
-	cpus[0].cpu_apicid = lapic_id();
+	cpus[0].cpu_m.mcpu_apicid = lapic_id();
 	cpus[0].cpu_online = 1;
 	memcpy(kpm_va(TRAMPOLINE_PA), ap_trampoline, len);
 	tramp_set(tramp_cr3, kimage_pa(boot_pml4));
@@ -126,7 +126,7 @@ void ktest_on_each_cpu(void (*fn)(void *), void *arg)
 		c->cpu_work_arg = arg;
 		__atomic_store_n(&c->cpu_work_state, WORK_POSTED,
 				 __ATOMIC_RELEASE);
-		ipi_send(c->cpu_apicid, T_SMP_WORK);
+		ipi_send(c->cpu_m.mcpu_apicid, T_SMP_WORK);
 	}
 	fn(arg);
 	for (int i = 1; i < ncpus; i++) {

@@ -98,5 +98,5 @@ void usermode_run(const void *code, size_t len, struct usermode_result *res)
 
 uint64_t usermode_kstack_top(void)
 {
-	return curcpu()->cpu_tss.rsp[0];
+	return curcpu()->cpu_m.mcpu_tss.rsp[0];
 }
