@@ -45,7 +45,7 @@ KTEST(trap, nested_on_trap)
 	EXPECT_EQ(inner_seen.ot_trapno, (uint64_t)T_ZERODIV);
 	EXPECT_EQ(outer.ot_trapno, (uint64_t)T_PGFLT);
 	EXPECT_EQ(outer.ot_addr, TESTMAP_BASE + 0x50000);
-	EXPECT_TRUE(curthread_onfault == NULL);
+	EXPECT_TRUE(on_trap_current() == NULL);
 }
 
 /* Ring-3 code: write to its own code page, which is read-only. */

@@ -1,14 +1,17 @@
 /*
- * trap.h — traps and interrupts: the saved registers, the trap numbers,
- * trap() and pagefault(), protected regions (on_trap) and the handlers that
- * other code registers on a vector.
+ * trap.h — x86-64 traps and interrupts: the saved registers, the trap
+ * numbers, trap() and the #PF decoding it hands to the machine-independent
+ * pagefault() (vm_fault.h), protected regions (on_trap) and the handlers
+ * that other code registers on a vector.
  *
  * How a trap reaches C (lab 1):
  *
  *	IDT[v] --> vec_v (tools/mkvectors.py)   pushes a dummy error code if
  *	                                         the CPU pushes none, then v
- *	       --> cmntrap (entry.S)             pushes the 15 GPRs, calls
+ *	       --> cmntrap (entry.S)             swapgs if it came from
+ *	                                         ring 3, pushes the 15 GPRs
  *	       --> trap(struct regs *rp)         dispatches on rp->r_trapno
+ *	       --> pagefault() for a #PF         (vm/vm_fault.c, MI)
  *
  * The stack when trap() is called; rp points at its lowest word, and the
  * fields of struct regs follow the push order exactly:
@@ -31,6 +34,13 @@
  * A trap from ring 3 arrives on the stack in TSS.rsp0; #DF, NMI and #MC
  * arrive on their own IST stacks, so they work even when the kernel stack
  * is gone.
+ *
+ * %gs. In ring 0, GS.base points at the running CPU's struct cpu
+ * (curcpu()); in ring 3 it is the user's own. swapgs exchanges GS.base
+ * with the IA32_KERNEL_GS_BASE MSR, so cmntrap does it first thing on a
+ * trap from ring 3 and trap_return does it again on the way back to ring
+ * 3: user code never sees the kernel's pointer, and the kernel never runs
+ * on the user's.
  */
 #ifndef TRAP_H
 #define TRAP_H
@@ -38,6 +48,7 @@
 #include <klabel.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <vm_fault.h>
 
 struct regs {
 	uint64_t r_r15, r_r14, r_r13, r_r12, r_r11, r_r10, r_r9, r_r8;
@@ -88,41 +99,21 @@ struct regs {
 #define PF_ERR_RSVD 0x08 /* a reserved bit was set in a paging entry */
 #define PF_ERR_I 0x10    /* the access was an instruction fetch */
 
-/* illumos's fault types and access kinds (vm/seg_enum.h). */
-enum fault_type {
-	F_INVAL,  /* the page is not mapped */
-	F_PROT,   /* mapped, but the access broke its protection */
-};
-
-enum seg_rw {
-	S_READ,
-	S_WRITE,
-	S_EXEC,
-};
-
-/* A decoded page fault, as pagefault() receives it. */
-struct pf_info {
-	uint64_t addr;
-	enum fault_type type;
-	enum seg_rw rw;
-	bool user;     /* the access came from ring 3 */
-	bool rsvd;     /* a paging entry had a reserved bit set */
-};
-
-/* Decode a #PF error code into fault type, access kind and mode. */
-void pf_decode(uint64_t addr, uint64_t err, struct pf_info *pf);
-
-/* The C side of every trap and interrupt. */
-void trap(struct regs *rp);
+/*
+ * The fault type and the access kind a #PF error code describes, in the
+ * machine-independent terms of vm_fault.h: F_PROT if the page was
+ * present, else F_INVAL; S_EXEC for an instruction fetch, else S_WRITE
+ * for a write, else S_READ. Pure functions of err.
+ */
+enum fault_type pf_type(uint64_t err);
+enum seg_rw pf_rw(uint64_t err);
 
 /*
- * Resolve a page fault at addr, as illumos's pagefault(): 0 if the fault
- * was handled and the access can be retried, -1 if not. Until address
- * spaces exist (lab 5) no fault can be handled: the expected ones were
- * taken by on_trap() first, and trap() panics on any other.
+ * The C side of every trap and interrupt, called by cmntrap with
+ * interrupts off (every gate is an interrupt gate, idt.c) and the
+ * kernel's %gs. Returns when rp may be resumed; panics on a bad trap.
  */
-int pagefault(uint64_t addr, enum fault_type type, enum seg_rw rw,
-	      bool iskernel);
+void trap(struct regs *rp);
 
 /*
  * Protected regions, after illumos's on_trap() (<sys/ontrap.h>). A caller
@@ -138,7 +129,10 @@ int pagefault(uint64_t addr, enum fault_type type, enum seg_rw rw,
  *
  * If a trap of a protected kind arrives while the region is armed, trap()
  * records it in the on_trap_data_t and longjmps back, so on_trap() returns
- * a second time, with a non-zero value. Regions nest.
+ * a second time, with a non-zero value. Regions nest. The chain of armed
+ * regions is the running CPU's (struct cpu's cpu_onfault): a region armed
+ * on one CPU never catches a trap taken on another. Lab 5 moves it to the
+ * thread, as illumos keeps it in t_ontrap.
  */
 #define OT_DATA_ACCESS 0x1 /* #PF and #GP */
 #define OT_ZERODIV 0x2     /* #DE */
@@ -156,18 +150,41 @@ typedef struct on_trap_data {
 	struct on_trap_data *ot_prev;
 } on_trap_data_t;
 
+/*
+ * Push otp on this CPU's chain of regions, protecting the trap kinds in
+ * prot (OT_*). Returns 0; on_trap() then calls setjmp. Every on_trap()
+ * must be paired with a no_trap() on the same CPU.
+ */
 int on_trap_arm(on_trap_data_t *otp, unsigned prot);
 #define on_trap(otp, prot) \
 	(on_trap_arm((otp), (prot)), setjmp(&(otp)->ot_jmpbuf))
+/* Pop this CPU's innermost region; does nothing if none is armed. */
 void no_trap(void);
-/* Where trap() sends iretq after catching a trap: longjmps to on_trap(). */
+/*
+ * Where trap() sends iretq after catching a trap: longjmps to the
+ * on_trap() of this CPU's innermost region, which must exist.
+ */
 void on_trap_trampoline(void);
 
-/* The protected region now armed, or NULL. */
-extern on_trap_data_t *curthread_onfault;
+/* This CPU's innermost armed region, or NULL. */
+on_trap_data_t *on_trap_current(void);
+
+/*
+ * A trap from ring 3 that trap() did not resolve goes to the handler the
+ * code that entered ring 3 registered, with the faulting address (CR2)
+ * for a #PF. It returns true if it took the trap (rewriting *rp as it
+ * needs), false to let trap() call it a bad trap. Until processes exist
+ * (lab 5) the only such code is the ring-3 test harness (usermode.c).
+ * fn NULL removes the handler.
+ */
+typedef bool (*usertrap_handler_t)(struct regs *rp, uint64_t addr);
+void usertrap_register(usertrap_handler_t fn);
+/* trap()'s way to that handler: false if there is none or it declines. */
+bool usertrap(struct regs *rp, uint64_t addr);
 
 /* A handler another layer registers on a vector (timer, IPIs, tests). */
 typedef void (*intr_handler_t)(struct regs *rp);
+/* Make fn the handler of vector (NULL: none); panics on a bad vector. */
 void intr_register(int vector, intr_handler_t fn);
 /* Call the handler registered on rp->r_trapno; false if there is none. */
 bool intr_dispatch(struct regs *rp);

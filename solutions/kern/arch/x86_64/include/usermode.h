@@ -4,7 +4,7 @@
  * proves the trap path works across a privilege change.
  *
  * usermode_run() copies position-independent code to a user page, enters
- * it with iretq, and returns when the code ends the run: with
+ * it with swapgs and iretq, and returns when the code ends the run: with
  * `int $0x80` and rax = USYS_EXIT, or with any trap trap() does not handle
  * (a #GP from hlt, a #PF, ...). The registers at that moment, and where the
  * CPU put them on the kernel stack, come back in the result.
@@ -30,16 +30,19 @@ struct usermode_result {
 	uint64_t addr;        /* CR2, if the run ended in a #PF */
 	uint64_t end_rp;      /* where the ending struct regs sat */
 	uint64_t snapshots;   /* how many USYS_SNAPSHOT calls were made */
+	uint64_t kgsbase;     /* GS.base in the kernel at the last snapshot */
 };
+
+/*
+ * The user's GS.base during a run: the user stack page, whose first word
+ * usermode_run() sets to USER_GS_MAGIC, so ring-3 code that reads %gs:0
+ * gets the magic if and only if the kernel swapped GS on the way out.
+ */
+#define USER_GS_BASE USER_STACK_VA
+#define USER_GS_MAGIC 0x5ea5ea5ea5ea5ea5UL
 
 /* Run len bytes of code in ring 3 until it ends the run; see above. */
 void usermode_run(const void *code, size_t len, struct usermode_result *res);
-
-/*
- * trap() calls this for a trap from ring 3 that it did not handle.
- * Returns true if a usermode_run() is active and the trap ended it.
- */
-bool usertrap(struct regs *rp, uint64_t cr2);
 
 /* The top of the kernel stack the CPU switches to from ring 3. */
 uint64_t usermode_kstack_top(void);

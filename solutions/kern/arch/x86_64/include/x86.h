@@ -1,6 +1,6 @@
 /*
  * x86.h — thin wrappers around the x86-64 instructions the kernel needs:
- * port I/O, control registers, MSRs, CPUID and interrupt control.
+ * port I/O, control registers, the TLB, MSRs, CPUID and interrupt control.
  * Machine-dependent: only code under kern/arch/ and kern/os/ may use it.
  */
 #ifndef X86_H
@@ -15,6 +15,7 @@
 #define EFER_LME 0x00000100
 #define EFER_NXE 0x00000800
 #define MSR_GS_BASE 0xc0000101
+#define MSR_KERNEL_GS_BASE 0xc0000102 /* swapgs exchanges it with GS.base */
 #define RFLAGS_IF 0x00000200
 
 #ifndef __ASSEMBLER__
@@ -67,6 +68,12 @@ static inline uint64_t read_cr3(void)
 static inline void write_cr3(uint64_t v)
 {
 	__asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+/* Drop this CPU's TLB entries for the page (of any size) that holds va. */
+static inline void invlpg(uintptr_t va)
+{
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
 }
 
 static inline uint64_t read_rflags(void)

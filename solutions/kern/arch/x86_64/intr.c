@@ -1,7 +1,10 @@
 /*
- * intr.c — handlers registered on vectors, per-vector counts, trap names,
- * and the register dump that BAD TRAP prints.
+ * intr.c — what trap() dispatches to: handlers registered on vectors, the
+ * handler of unresolved ring-3 traps, this CPU's on_trap() chain; and
+ * per-vector counts, trap names, and the register dump that BAD TRAP
+ * prints.
  */
+#include <cpu.h>
 #include <kernel.h>
 #include <monitor.h>
 #include <trap.h>
@@ -9,7 +12,9 @@
 
 uint64_t intr_count[NVECTORS];
 static intr_handler_t handlers[NVECTORS];
+static usertrap_handler_t usertrap_handler;
 
+/* Make fn the handler of vector; panics on a vector outside the IDT. */
 void intr_register(int vector, intr_handler_t fn)
 {
 	if (vector < 0 || vector >= NVECTORS)
@@ -17,14 +22,38 @@ void intr_register(int vector, intr_handler_t fn)
 	handlers[vector] = fn;
 }
 
+/* Call rp->r_trapno's handler; false if none is registered. */
 bool intr_dispatch(struct regs *rp)
 {
-	intr_handler_t fn = handlers[rp->r_trapno & (NVECTORS - 1)];
+	intr_handler_t fn;
+
+	ASSERT(rp->r_trapno < NVECTORS);
+	fn = handlers[rp->r_trapno];
 
 	if (fn == NULL)
 		return false;
 	fn(rp);
 	return true;
+}
+
+void usertrap_register(usertrap_handler_t fn)
+{
+	usertrap_handler = fn;
+}
+
+/*
+ * Give an unresolved ring-3 trap to the registered handler; false if
+ * there is none or it declines.
+ */
+bool usertrap(struct regs *rp, uint64_t addr)
+{
+	ASSERT((rp->r_cs & 3) == 3);
+	return usertrap_handler != NULL && usertrap_handler(rp, addr);
+}
+
+on_trap_data_t *on_trap_current(void)
+{
+	return curcpu()->cpu_onfault;
 }
 
 static const char *const exc_names[32] = {
