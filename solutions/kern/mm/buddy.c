@@ -56,7 +56,7 @@
 #if SOL >= 3
 static void fa_push(struct free_area *fa, page_t *pp)
 {
-	ASSERT(pp->p_next == NULL && pp->p_prev == NULL);
+	ASSERT((pp->p_flags & P_FREE) && fa->fa_head != pp);
 	pp->p_prev = NULL;
 	pp->p_next = fa->fa_head;
 	if (fa->fa_head != NULL)
