@@ -30,6 +30,7 @@ uint64_t page_array_npages;
 zone_t zones[NZONES];
 bool page_ready;
 
+/* The two zones, split at DMA_LIMIT_PFN (or at the end, if RAM is small). */
 static void zones_init(void)
 {
 	uint64_t dma_end = MIN(DMA_LIMIT_PFN, page_array_npages);
@@ -49,6 +50,7 @@ static void mark_pages(void)
 	uint64_t img_lo = kimage_pa(__kernel_start) >> PAGESHIFT;
 	uint64_t img_hi = ROUNDUP(kimage_pa(__kernel_end), PAGESIZE) >> PAGESHIFT;
 
+	ASSERT(img_lo >= LOW_MEMORY_PFN && img_hi <= page_array_npages);
 	for (uint64_t pfn = 0; pfn < page_array_npages; pfn++) {
 		page_array[pfn].p_flags = P_RESERVED;
 		page_array[pfn].p_zone = (uint8_t)pfn_zone(pfn);
@@ -58,6 +60,7 @@ static void mark_pages(void)
 		uint64_t lo = ROUNDUP(m->base, PAGESIZE) >> PAGESHIFT;
 		uint64_t hi = ROUNDDOWN(m->base + m->len, PAGESIZE) >> PAGESHIFT;
 
+		ASSERT(m->type != MEM_RAM || hi <= page_array_npages);
 		for (uint64_t pfn = MAX(lo, LOW_MEMORY_PFN);
 		     m->type == MEM_RAM && pfn < hi; pfn++) {
 			page_t *pp = &page_array[pfn];
@@ -72,6 +75,7 @@ static void mark_pages(void)
 	}
 }
 
+/* Is pfn RAM that no one holds (not reserved, no owner yet)? */
 static bool page_is_available(uint64_t pfn)
 {
 	const page_t *pp = &page_array[pfn];
@@ -82,18 +86,21 @@ static bool page_is_available(uint64_t pfn)
 /* Free [pfn, end), all available and in one zone, in the largest blocks. */
 static void free_run(uint64_t pfn, uint64_t end)
 {
+	ASSERT(pfn >= end || pfn_zone(pfn) == pfn_zone(end - 1));
 	while (pfn < end) {
 		unsigned order = MAX_ORDER;
 
 		while (order > 0 && ((pfn & ((1UL << order) - 1)) != 0 ||
 				     pfn + (1UL << order) > end))
 			order--;
+		ASSERT(page_is_available(pfn));
 		page_array[pfn].p_order = (uint8_t)order; /* as if allocated */
 		page_free_pages(&page_array[pfn], order);
 		pfn += 1UL << order;
 	}
 }
 
+/* Give every run of available pages, zone by zone, to the allocator. */
 static void free_available(void)
 {
 	for (int z = 0; z < NZONES; z++) {
@@ -110,13 +117,21 @@ static void free_available(void)
 	}
 }
 
+/*
+ * Build page_array and the zones from the memory map and free every
+ * available page to the buddy allocator; if it then holds memory, set
+ * page_ready and close the boot allocator. Boot CPU, once, before the
+ * APs start. Panics if the boot allocator has no room for page_array.
+ */
 void page_init(void)
 {
 	uint64_t npages = memmap_ram_end() >> PAGESHIFT;
 	uint64_t bytes = ROUNDUP(npages * sizeof(page_t), PAGESIZE);
-	uint64_t pa = bootalloc_pages(bytes >> PAGESHIFT);
+	uint64_t pa;
 
-	_Static_assert(sizeof(page_t) <= 64, "page_t must stay within 64 bytes");
+	CTASSERT(sizeof(page_t) <= 64);
+	ASSERT(!page_ready && page_array == NULL && npages > 0);
+	pa = bootalloc_pages(bytes >> PAGESHIFT);
 	if (pa == 0)
 		panic("page_init: no room for %lu page_t", npages);
 	page_array = kpm_va(pa);
@@ -136,6 +151,11 @@ void page_init(void)
 			"staying on the boot allocator\n");
 }
 
+/*
+ * Free pages in all zones, from the free_area counts, each zone under its
+ * lock (so the caller holds no zone lock). A snapshot: other CPUs may
+ * change it as soon as it returns.
+ */
 uint64_t page_free_count(void)
 {
 	uint64_t n = 0;
@@ -149,12 +169,22 @@ uint64_t page_free_count(void)
 	return n;
 }
 
+/*
+ * Print each zone's free blocks per order, as /proc/buddyinfo: copied
+ * under the zone's lock, printed after (so the caller holds no zone lock).
+ */
 void page_buddyinfo(void)
 {
 	for (int z = 0; z < NZONES; z++) {
+		uint64_t count[MAX_ORDER + 1];
+
+		spin_lock(&zones[z].z_lock);
+		for (unsigned o = 0; o <= MAX_ORDER; o++)
+			count[o] = zones[z].z_free_area[o].fa_count;
+		spin_unlock(&zones[z].z_lock);
 		kprintf("Node 0, zone %8s", zones[z].z_name);
 		for (unsigned o = 0; o <= MAX_ORDER; o++)
-			kprintf(" %6lu", zones[z].z_free_area[o].fa_count);
+			kprintf(" %6lu", count[o]);
 		kprintf("\n");
 	}
 }
@@ -164,6 +194,11 @@ static const char *const owner_names[PG_NOWNERS] = {
 	"boot allocations",
 };
 
+/*
+ * Print where the pages went, by owner, as illumos's ::memstat: a walk of
+ * page_array without the zone locks, so exact only while no other CPU
+ * allocates or frees (the monitor's case).
+ */
 void page_memstat(void)
 {
 	uint64_t by_owner[PG_NOWNERS] = { 0 }, reserved = 0;
