@@ -199,67 +199,11 @@ static void kmem_magazine_destroy(kmem_cache_t *cp, kmem_magazine_t *mp,
 	kmem_cache_free(mtp, mp);
 }
 
-#if SOL >= 4
-/* ---- Part A: the slab layer (cache_lock) ---- */
-
-/* Take sp off the list it is on (cache_lock held). */
-static void kmem_slab_unlink(kmem_slab_t *sp)
-{
-	ASSERT(spin_held(&sp->slab_cache->cache_lock));
-	ASSERT(sp->slab_list != NULL);
-	ASSERT(sp->slab_prev != NULL ? sp->slab_prev->slab_next == sp
-				     : *sp->slab_list == sp);
-	ASSERT(sp->slab_next == NULL || sp->slab_next->slab_prev == sp);
-	if (sp->slab_prev != NULL)
-		sp->slab_prev->slab_next = sp->slab_next;
-	else
-		*sp->slab_list = sp->slab_next;
-	if (sp->slab_next != NULL)
-		sp->slab_next->slab_prev = sp->slab_prev;
-	sp->slab_next = sp->slab_prev = NULL;
-	sp->slab_list = NULL;
-}
-
-/* Put sp, on no list, at the head of *list (cache_lock held). */
-static void kmem_slab_link(kmem_slab_t *sp, kmem_slab_t **list)
-{
-	ASSERT(spin_held(&sp->slab_cache->cache_lock));
-	ASSERT(sp->slab_list == NULL);
-	ASSERT(*list == NULL || (*list)->slab_prev == NULL);
-	sp->slab_list = list;
-	sp->slab_prev = NULL;
-	sp->slab_next = *list;
-	if (*list != NULL)
-		(*list)->slab_prev = sp;
-	*list = sp;
-}
-
-/* Move sp to the list its refcount says: empty, partial or full. */
-static void kmem_slab_relist(kmem_cache_t *cp, kmem_slab_t *sp)
-{
-	kmem_slab_t **want;
-
-	ASSERT(spin_held(&cp->cache_lock));
-	ASSERT(sp->slab_cache == cp);
-	ASSERT(sp->slab_refcnt >= 0 && sp->slab_refcnt <= sp->slab_chunks);
-	want = sp->slab_refcnt == 0		      ? &cp->cache_empty
-	       : sp->slab_refcnt == sp->slab_chunks ? &cp->cache_full
-						      : &cp->cache_partial;
-	if (sp->slab_list != want) {
-		kmem_slab_unlink(sp);
-		kmem_slab_link(sp, want);
-	}
-}
+/* ---- Slabs: made and destroyed (given) ---- */
 
 static bool kmem_cache_is_small(const kmem_cache_t *cp)
 {
 	return cp->cache_slaborder == 0 && cp->cache_chunksize <= SMALL_LIMIT;
-}
-
-static size_t kmem_hash_index(const kmem_cache_t *cp, const void *buf)
-{
-	ASSERT(cp->cache_hash != NULL);
-	return ((uintptr_t)buf / cp->cache_chunksize) & cp->cache_hash_mask;
 }
 
 /* Is buf the start of one of sp's chunks? */
@@ -325,7 +269,37 @@ static void kmem_slab_color(kmem_cache_t *cp, kmem_slab_t *sp, size_t room)
 	ASSERT(sp->slab_chunks >= 1);
 }
 
-static void kmem_slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp);
+/*
+ * Destruct a slab's free buffers, free its bookkeeping and give its pages
+ * back. sp is on no list and has no buffer allocated. Called without
+ * cache_lock: it calls the destructor and frees to other caches.
+ */
+static void kmem_slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
+{
+	void *f = sp->slab_free;
+
+	ASSERT(!spin_held(&cp->cache_lock));
+	ASSERT(sp->slab_cache == cp && sp->slab_list == NULL);
+	ASSERT(sp->slab_refcnt == 0);
+	while (f != NULL) {
+		void *buf = kmem_cache_is_small(cp) ? f
+						    : ((kmem_bufctl_t *)f)->bc_addr;
+		void *next = kmem_cache_is_small(cp)
+				     ? *kmem_buf_link(cp, buf)
+				     : ((kmem_bufctl_t *)f)->bc_next;
+
+		ASSERT(kmem_slab_contains(cp, sp, buf));
+		if (cp->cache_destructor != NULL &&
+		    !(cp->cache_flags & KMC_DEBUG))
+			cp->cache_destructor(buf, cp->cache_private);
+		if (!kmem_cache_is_small(cp))
+			kmem_cache_free(kmem_bufctl_cache, f);
+		f = next;
+	}
+	if (!kmem_cache_is_small(cp))
+		kmem_cache_free(kmem_slab_cache, sp);
+	kmem_pages_free(sp->slab_mem, cp->cache_slaborder);
+}
 
 /*
  * A new slab for cp, on no list, its buffers free and constructed; NULL
@@ -360,36 +334,62 @@ static kmem_slab_t *kmem_slab_create(kmem_cache_t *cp, int kmflags)
 	return sp;
 }
 
-/*
- * Destruct a slab's free buffers, free its bookkeeping and give its pages
- * back. sp is on no list and has no buffer allocated. Called without
- * cache_lock: it calls the destructor and frees to other caches.
- */
-static void kmem_slab_destroy(kmem_cache_t *cp, kmem_slab_t *sp)
+#if SOL >= 4
+/* ---- Part A: the slab layer (cache_lock) ---- */
+
+/* Take sp off the list it is on (cache_lock held). */
+static void kmem_slab_unlink(kmem_slab_t *sp)
 {
-	void *f = sp->slab_free;
+	ASSERT(spin_held(&sp->slab_cache->cache_lock));
+	ASSERT(sp->slab_list != NULL);
+	ASSERT(sp->slab_prev != NULL ? sp->slab_prev->slab_next == sp
+				     : *sp->slab_list == sp);
+	ASSERT(sp->slab_next == NULL || sp->slab_next->slab_prev == sp);
+	if (sp->slab_prev != NULL)
+		sp->slab_prev->slab_next = sp->slab_next;
+	else
+		*sp->slab_list = sp->slab_next;
+	if (sp->slab_next != NULL)
+		sp->slab_next->slab_prev = sp->slab_prev;
+	sp->slab_next = sp->slab_prev = NULL;
+	sp->slab_list = NULL;
+}
 
-	ASSERT(!spin_held(&cp->cache_lock));
-	ASSERT(sp->slab_cache == cp && sp->slab_list == NULL);
-	ASSERT(sp->slab_refcnt == 0);
-	while (f != NULL) {
-		void *buf = kmem_cache_is_small(cp) ? f
-						    : ((kmem_bufctl_t *)f)->bc_addr;
-		void *next = kmem_cache_is_small(cp)
-				     ? *kmem_buf_link(cp, buf)
-				     : ((kmem_bufctl_t *)f)->bc_next;
+/* Put sp, on no list, at the head of *list (cache_lock held). */
+static void kmem_slab_link(kmem_slab_t *sp, kmem_slab_t **list)
+{
+	ASSERT(spin_held(&sp->slab_cache->cache_lock));
+	ASSERT(sp->slab_list == NULL);
+	ASSERT(*list == NULL || (*list)->slab_prev == NULL);
+	sp->slab_list = list;
+	sp->slab_prev = NULL;
+	sp->slab_next = *list;
+	if (*list != NULL)
+		(*list)->slab_prev = sp;
+	*list = sp;
+}
 
-		ASSERT(kmem_slab_contains(cp, sp, buf));
-		if (cp->cache_destructor != NULL &&
-		    !(cp->cache_flags & KMC_DEBUG))
-			cp->cache_destructor(buf, cp->cache_private);
-		if (!kmem_cache_is_small(cp))
-			kmem_cache_free(kmem_bufctl_cache, f);
-		f = next;
+/* Move sp to the list its refcount says: empty, partial or full. */
+static void kmem_slab_relist(kmem_cache_t *cp, kmem_slab_t *sp)
+{
+	kmem_slab_t **want;
+
+	ASSERT(spin_held(&cp->cache_lock));
+	ASSERT(sp->slab_cache == cp);
+	ASSERT(sp->slab_refcnt >= 0 && sp->slab_refcnt <= sp->slab_chunks);
+	want = sp->slab_refcnt == 0		      ? &cp->cache_empty
+	       : sp->slab_refcnt == sp->slab_chunks ? &cp->cache_full
+						      : &cp->cache_partial;
+	if (sp->slab_list != want) {
+		kmem_slab_unlink(sp);
+		kmem_slab_link(sp, want);
 	}
-	if (!kmem_cache_is_small(cp))
-		kmem_cache_free(kmem_slab_cache, sp);
-	kmem_pages_free(sp->slab_mem, cp->cache_slaborder);
+}
+
+static size_t kmem_hash_index(const kmem_cache_t *cp, const void *buf)
+{
+	ASSERT(cp->cache_hash != NULL);
+	return ((uintptr_t)buf / cp->cache_chunksize) & cp->cache_hash_mask;
 }
 
 /* Count a new slab's buffers and put it on the empty list. */
@@ -723,7 +723,7 @@ static bool kmem_cpu_free(kmem_cache_t *cp, kmem_cpu_cache_t *ccp, void *buf)
  */
 static void *kmem_slab_alloc(kmem_cache_t *cp, int kmflags)
 {
-	(void)cp, (void)kmflags;
+	(void)cp, (void)kmflags, (void)kmem_slab_create;
 	return NULL; /* lab 4: a buffer from a partial, empty or new slab */
 }
 
@@ -794,9 +794,14 @@ static void kmem_debug_free(kmem_cache_t *cp, void *buf)
 /* ---- The interface ---- */
 
 /*
- * See kmem.h. The magazine caches (KMC_NOMAGAZINE) skip the CPU layer
- * and its cc_lock, which is what lets kmem_cpu_free() make a magazine
- * while it holds a cc_lock.
+ * A constructed buffer of the live cache cp, aligned to cache_align, or
+ * NULL when no memory is left (kmflags: KM_SLEEP or KM_NOSLEEP, and
+ * neither sleeps). Takes this CPU's cc_lock, maybe the depot lock, then
+ * cache_lock and zone_lock, so the caller may hold spinlocks only of a
+ * rank below LR_KMEM. The magazine caches (KMC_NOMAGAZINE) skip the CPU
+ * layer and its cc_lock: that is what lets kmem_cpu_free() make a
+ * magazine while it holds a cc_lock. A debug cache panics if the buffer
+ * was written while free.
  */
 void *kmem_cache_alloc(kmem_cache_t *cp, int kmflags)
 {
@@ -823,7 +828,12 @@ void *kmem_cache_alloc(kmem_cache_t *cp, int kmflags)
 	return buf;
 }
 
-/* See kmem.h; the CPU layer keeps buf if it can, else its slab does. */
+/*
+ * Give buf, from cp and in its constructed state, back to cp: the CPU
+ * layer keeps it if it can, else its slab does. Locks as
+ * kmem_cache_alloc(). Panics if buf is not one of cp's buffers; a debug
+ * cache also on a double free or a write past the buffer.
+ */
 void kmem_cache_free(kmem_cache_t *cp, void *buf)
 {
 	bool kept = false;
@@ -922,7 +932,14 @@ static void kmem_cache_layers(kmem_cache_t *cp)
 	}
 }
 
-/* See kmem.h. The cache joins kmem_caches only once it is complete. */
+/*
+ * A new cache of size-byte buffers aligned to align (a power of two up to
+ * PAGESIZE, 0 for 8), with the constructor, destructor and reclaim
+ * callbacks of kmem.h and cflags KMC_NOMAGAZINE or KMC_DEBUG. Call it
+ * after kmem_init(), which makes the magazine caches this one may use.
+ * Takes kmem_lock; the cache joins kmem_caches only once it is complete. Panics if cache_pool is full, if a debug cache gets a
+ * constructor or destructor, or if a large cache gets no hash page.
+ */
 kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
 				int (*constructor)(void *, void *, int),
 				void (*destructor)(void *, void *),
@@ -1067,7 +1084,12 @@ static void kmem_cache_unlist(kmem_cache_t *cp)
 	spin_unlock(&kmem_lock);
 }
 
-/* See kmem.h. */
+/*
+ * Free every magazine, slab and page of cp, then its slot in cache_pool.
+ * Every buffer must be back: panics "buffers still allocated" otherwise.
+ * Waits while kmem_reap() works on cp, so it must not be called from
+ * cp's own reclaim callback; call it with no kmem lock held.
+ */
 void kmem_cache_destroy(kmem_cache_t *cp)
 {
 	bool leftover;
@@ -1136,9 +1158,11 @@ static void kmem_cache_reap_magazines(kmem_cache_t *cp)
 }
 
 /*
- * See kmem.h. The slabs are reaped in a second walk, once every cache's
- * magazines went back: their rounds empty slabs of every cache, and the
- * magazines themselves the magazine caches' slabs.
+ * Give back what no cache needs (kmem.h). Call with no spinlock held: it
+ * calls reclaim callbacks. If another CPU is reaping, returns at once.
+ * The slabs are reaped in a second walk, once every cache's magazines
+ * went back: their rounds empty slabs of every cache, and the magazines
+ * themselves the magazine caches' slabs.
  */
 void kmem_reap(void)
 {
@@ -1166,7 +1190,11 @@ static int kmem_size_index(size_t size)
 	return -1;
 }
 
-/* See kmem.h. */
+/*
+ * size bytes, 8-byte aligned, from the smallest kmem_alloc_N cache that
+ * fits, or whole pages (page-aligned) past 4096 bytes; NULL if no memory
+ * is left. Locks as kmem_cache_alloc().
+ */
 void *kmem_alloc(size_t size, int kmflags)
 {
 	int i = kmem_size_index(size);
@@ -1176,7 +1204,7 @@ void *kmem_alloc(size_t size, int kmflags)
 	return kmem_pages_alloc(kmem_order_for(size));
 }
 
-/* See kmem.h. */
+/* kmem_alloc(size, kmflags), its size bytes zeroed; NULL as it. */
 void *kmem_zalloc(size_t size, int kmflags)
 {
 	void *buf = kmem_alloc(size, kmflags);
@@ -1186,7 +1214,10 @@ void *kmem_zalloc(size_t size, int kmflags)
 	return buf;
 }
 
-/* See kmem.h. */
+/*
+ * Free buf, from kmem_alloc() or kmem_zalloc() of size bytes (the same
+ * size, which picks the cache). Panics as kmem_cache_free().
+ */
 void kmem_free(void *buf, size_t size)
 {
 	int i = kmem_size_index(size);
@@ -1198,7 +1229,11 @@ void kmem_free(void *buf, size_t size)
 		kmem_pages_free(buf, kmem_order_for(size));
 }
 
-/* See kmem.h. The magazine caches come before any cache that uses them. */
+/*
+ * Make the slab, bufctl and magazine caches, then the kmem_alloc_N size
+ * classes. Call once, after page_init(), before any other kmem function.
+ * The magazine caches come before any cache that uses them.
+ */
 void kmem_init(void)
 {
 	char name[32];
@@ -1256,8 +1291,10 @@ static void kmem_cache_stat(kmem_cache_t *cp, struct kmem_stat *st)
 }
 
 /*
- * See kmem.h. "in use" counts buffers out of the slabs, magazine rounds
- * too; slab lk and depot lk count lock acquisitions.
+ * Print one line per cache, as illumos's ::kmastat: "in use" counts
+ * buffers out of the slabs, magazine rounds too; slab lk and depot lk
+ * count lock acquisitions. Holds kmem_lock while it prints, so no cache
+ * comes or goes; call it with no kmem lock held.
  */
 void kmem_kmastat(void)
 {
@@ -1276,6 +1313,7 @@ void kmem_kmastat(void)
 	spin_unlock(&kmem_lock);
 }
 
+/* The monitor's kmastat: kmem_kmastat(). */
 MONCMD(kmastat, "", "every kmem cache: sizes, buffers, memory, locks")
 {
 	(void)argc, (void)argv;

@@ -1076,6 +1076,7 @@ static void test_destroy_waits_for_reap(void **state)
 	kmem_cache_t *cp = kmem_cache_create("reclaim_wait", 64, 8, NULL, NULL,
 					     reclaim_wait, NULL, NULL, 0);
 	pthread_t reaper, destroyer;
+	int early;
 
 	(void)state;
 	reclaim_stage = destroyed = 0;
@@ -1088,12 +1089,13 @@ static void test_destroy_waits_for_reap(void **state)
 		flunk("pthread_create failed");
 	kmem_reap();
 	usleep(50000);
-	if (__atomic_load_n(&destroyed, __ATOMIC_ACQUIRE))
-		flunk("the cache was destroyed while kmem_reap() was in its "
-		      "reclaim callback");
+	early = __atomic_load_n(&destroyed, __ATOMIC_ACQUIRE);
 	__atomic_store_n(&reclaim_stage, 2, __ATOMIC_RELEASE);
 	pthread_join(reaper, NULL);
 	pthread_join(destroyer, NULL);
+	if (early)
+		flunk("the cache was destroyed while kmem_reap() was in its "
+		      "reclaim callback");
 	if (!destroyed)
 		flunk("kmem_cache_destroy() did not return after the reap");
 }
