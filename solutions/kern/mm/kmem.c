@@ -377,9 +377,12 @@ static void kmem_slab_relist(kmem_cache_t *cp, kmem_slab_t *sp)
 	ASSERT(spin_held(&cp->cache_lock));
 	ASSERT(sp->slab_cache == cp);
 	ASSERT(sp->slab_refcnt >= 0 && sp->slab_refcnt <= sp->slab_chunks);
-	want = sp->slab_refcnt == 0		      ? &cp->cache_empty
-	       : sp->slab_refcnt == sp->slab_chunks ? &cp->cache_full
-						      : &cp->cache_partial;
+	if (sp->slab_refcnt == 0)
+		want = &cp->cache_empty;
+	else if (sp->slab_refcnt == sp->slab_chunks)
+		want = &cp->cache_full;
+	else
+		want = &cp->cache_partial;
 	if (sp->slab_list != want) {
 		kmem_slab_unlink(sp);
 		kmem_slab_link(sp, want);
@@ -548,10 +551,11 @@ static void kmem_depot_lock(kmem_cache_t *cp)
 	cp->cache_depot_acquires++;
 }
 
-/* Is mlp one of cp's two depot lists, in order (depot lock held)? */
+/* Is mlp one of cp's two depot lists, in order, and do we hold the lock? */
 static bool kmem_maglist_ok(const kmem_cache_t *cp, const kmem_maglist_t *mlp)
 {
-	return (mlp == &cp->cache_full_mags || mlp == &cp->cache_empty_mags) &&
+	return spin_held(&cp->cache_depot_lock) &&
+	       (mlp == &cp->cache_full_mags || mlp == &cp->cache_empty_mags) &&
 	       mlp->ml_min <= mlp->ml_total &&
 	       (mlp->ml_list == NULL) == (mlp->ml_total == 0);
 }
@@ -719,7 +723,8 @@ static bool kmem_cpu_free(kmem_cache_t *cp, kmem_cpu_cache_t *ccp, void *buf)
  * Lab 4: the three parts below are stubs. Part A, the slab layer:
  * kmem_slab_alloc, kmem_slab_free, kmem_cache_reap_slabs. Part B, the
  * magazine layer: kmem_cpu_alloc, kmem_cpu_free. Part C, the depot:
- * kmem_depot_ws_reap (and the depot lists they use).
+ * kmem_depot_ws_reap, and kmem_depot_lock, kmem_depot_alloc and
+ * kmem_depot_free, which Part B uses.
  */
 static void *kmem_slab_alloc(kmem_cache_t *cp, int kmflags)
 {
@@ -870,7 +875,6 @@ static void kmem_cache_geometry(kmem_cache_t *cp)
 	room = cp->cache_slabsize -
 	       (chunk <= SMALL_LIMIT ? sizeof(kmem_slab_t) : 0);
 	cp->cache_maxcolor = room % chunk;
-	ASSERT(KMEM_ALIGNED(chunk, cp->cache_align));
 	ASSERT(room / chunk >= 1);
 }
 
