@@ -55,27 +55,38 @@ static void bad_trap(struct regs *rp, uint64_t addr)
 	      trap_name(rp->r_trapno), (void *)rp, addr);
 }
 
-#if SOL >= 1
 /* F_PROT if the page was present (P set), else F_INVAL. */
 enum fault_type pf_type(uint64_t err)
 {
+#if SOL >= 1
 	return (err & PF_ERR_P) ? F_PROT : F_INVAL;
+#else
+	(void)err;
+	panic("pf_type: lab 1");
+#endif
 }
 
 /* S_EXEC for a fetch (I), else S_WRITE for a write (W), else S_READ. */
 enum seg_rw pf_rw(uint64_t err)
 {
+#if SOL >= 1
 	if (err & PF_ERR_I)
 		return S_EXEC;
 	return (err & PF_ERR_W) ? S_WRITE : S_READ;
+#else
+	(void)err;
+	panic("pf_rw: lab 1");
+#endif
 }
 
 /*
- * Push otp on this CPU's chain, protecting the kinds in prot; returns 0
- * so that on_trap() goes on to setjmp.
+ * Push otp on this CPU's chain, protecting the kinds in prot (OT_*, not
+ * 0); returns 0, so that on_trap() goes on to setjmp. otp must not be
+ * armed already.
  */
 int on_trap_arm(on_trap_data_t *otp, unsigned prot)
 {
+#if SOL >= 1
 	struct cpu *c = curcpu();
 
 	ASSERT(otp != NULL && otp != c->cpu_onfault);
@@ -86,26 +97,42 @@ int on_trap_arm(on_trap_data_t *otp, unsigned prot)
 	otp->ot_prev = c->cpu_onfault;
 	c->cpu_onfault = otp;
 	return 0;
+#else
+	(void)otp, (void)prot;
+	panic("on_trap: lab 1");
+#endif
 }
 
 /* Pop this CPU's innermost region, if there is one. */
 void no_trap(void)
 {
+#if SOL >= 1
 	struct cpu *c = curcpu();
 
 	if (c->cpu_onfault != NULL)
 		c->cpu_onfault = c->cpu_onfault->ot_prev;
+#else
+	panic("no_trap: lab 1");
+#endif
 }
 
-/* Reached through iretq after on_trap_catch(): back to on_trap(). */
+/*
+ * Reached through iretq after trap() caught a trap in this CPU's
+ * innermost region: longjmp to its on_trap(). Never returns.
+ */
 void on_trap_trampoline(void)
 {
+#if SOL >= 1
 	on_trap_data_t *otp = curcpu()->cpu_onfault;
 
 	ASSERT(otp != NULL && otp->ot_trap != 0);
 	longjmp(&otp->ot_jmpbuf);
+#else
+	panic("on_trap_trampoline: lab 1");
+#endif
 }
 
+#if SOL >= 1
 /*
  * If this CPU's armed region protects this kind of kernel trap, record it
  * and send iretq to the trampoline; returns false if the trap is not for
@@ -171,10 +198,15 @@ static bool trap_interrupt(struct regs *rp)
 		return intr_dispatch(rp);
 	}
 }
+#endif
 
-/* Dispatch one trap or interrupt; see the design notes above. */
+/*
+ * Dispatch one trap or interrupt (see the design notes above). Returns
+ * when *rp may be resumed; panics with the BAD TRAP banner otherwise.
+ */
 void trap(struct regs *rp)
 {
+#if SOL >= 1
 	/* First, before anything can fault again and overwrite it. */
 	uint64_t addr = rp->r_trapno == T_PGFLT ? read_cr2() : 0;
 
@@ -189,41 +221,12 @@ void trap(struct regs *rp)
 	if (USERMODE(rp->r_cs) && usertrap(rp, addr))
 		return;
 	bad_trap(rp, addr);
-}
 #else
-enum fault_type pf_type(uint64_t err)
-{
-	(void)err;
-	panic("pf_type: lab 1");
-}
-
-enum seg_rw pf_rw(uint64_t err)
-{
-	(void)err;
-	panic("pf_rw: lab 1");
-}
-
-int on_trap_arm(on_trap_data_t *otp, unsigned prot)
-{
-	(void)otp, (void)prot;
-	panic("on_trap: lab 1");
-}
-
-void no_trap(void)
-{
-	panic("no_trap: lab 1");
-}
-
-void on_trap_trampoline(void)
-{
-	panic("on_trap_trampoline: lab 1");
-}
-
-void trap(struct regs *rp)
-{
 	bad_trap(rp, 0); /* lab 1: dispatch on rp->r_trapno */
+#endif
 }
 
+#if SOL < 1
 /* Reached from cmntrap while its lab 1 part is still a stub. */
 void cmntrap_stub(const uint64_t *frame)
 {
