@@ -490,6 +490,7 @@ static void kmem_slab_free(kmem_cache_t *cp, void *buf)
 {
 	kmem_slab_t *sp;
 
+	ASSERT(buf != NULL);
 	spin_lock(&cp->cache_lock);
 	cp->cache_lock_acquires++;
 	if (kmem_cache_is_small(cp)) {
@@ -691,6 +692,7 @@ static void *kmem_cpu_alloc(kmem_cache_t *cp, kmem_cpu_cache_t *ccp)
 static bool kmem_cpu_free(kmem_cache_t *cp, kmem_cpu_cache_t *ccp, void *buf)
 {
 	ASSERT(spin_held(&ccp->cc_lock));
+	ASSERT(buf != NULL); /* it would be a round that reads as "none" */
 	for (;;) {
 		kmem_magazine_t *emp;
 
@@ -844,7 +846,7 @@ void kmem_cache_free(kmem_cache_t *cp, void *buf)
 	bool kept = false;
 
 	ASSERT(cp->cache_bufsize != 0);
-	ASSERT(buf != NULL && KMEM_ALIGNED(buf, cp->cache_align));
+	ASSERT(KMEM_ALIGNED(buf, cp->cache_align));
 	if (cp->cache_flags & KMC_DEBUG)
 		kmem_debug_free(cp, buf);
 	if (!(cp->cache_flags & KMC_NOMAGAZINE)) {
