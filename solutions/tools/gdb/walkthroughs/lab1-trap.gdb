@@ -18,8 +18,11 @@ bt
 vm-regs
 p/x *rp
 p/x $cr2
+info registers gs_base k_gs_base
+p &cpus[0]
 # 4. Out of trap(): where will iretq go?
 set $rp = rp
 finish
 p/a $rp->r_rip
 bt 3
+p/x *cpus[0].cpu_onfault
