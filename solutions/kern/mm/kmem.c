@@ -143,12 +143,14 @@ static void *kmem_pages_alloc(unsigned order)
 	return pp == NULL ? NULL : kpm_va(page_pfn(pp) << PAGESHIFT);
 }
 
+/* Give back 2^order pages from kmem_pages_alloc() at va. */
 static void kmem_pages_free(void *va, unsigned order)
 {
 	ASSERT(KMEM_ALIGNED(va, PAGESIZE));
 	page_free_pages(pfn_to_page(kpm_pa(va) >> PAGESHIFT), order);
 }
 
+/* A debug buffer's tag, just past the buffer rounded to 8 bytes. */
 static struct kmem_buftag *kmem_buftag(const kmem_cache_t *cp, void *buf)
 {
 	ASSERT(cp->cache_flags & KMC_DEBUG);
@@ -164,6 +166,7 @@ static inline void **kmem_buf_link(const kmem_cache_t *cp, void *buf)
 	return (void **)((char *)buf + ROUNDUP(cp->cache_bufsize, 8));
 }
 
+/* Fill size bytes (a multiple of 8) with a 64-bit pattern. */
 static void kmem_fill(void *buf, size_t size, uint64_t pattern)
 {
 	ASSERT(size % 8 == 0);
@@ -201,6 +204,7 @@ static void kmem_magazine_destroy(kmem_cache_t *cp, kmem_magazine_t *mp,
 
 /* ---- Slabs: made and destroyed (given) ---- */
 
+/* Small: one-page slabs, header inside, free list through the link. */
 static bool kmem_cache_is_small(const kmem_cache_t *cp)
 {
 	return cp->cache_slaborder == 0 && cp->cache_chunksize <= SMALL_LIMIT;
@@ -389,6 +393,7 @@ static void kmem_slab_relist(kmem_cache_t *cp, kmem_slab_t *sp)
 	}
 }
 
+/* The hash chain of a large buffer's bufctl. */
 static size_t kmem_hash_index(const kmem_cache_t *cp, const void *buf)
 {
 	ASSERT(cp->cache_hash != NULL);
@@ -764,6 +769,7 @@ static void kmem_depot_ws_reap(kmem_cache_t *cp)
 
 /* ---- Debug checks, around both layers ---- */
 
+/* A debug buffer leaves the cache: free and untouched, now 0xbaddcafe. */
 static void kmem_debug_alloc(kmem_cache_t *cp, void *buf)
 {
 	struct kmem_buftag *bt = kmem_buftag(cp, buf);
@@ -780,6 +786,7 @@ static void kmem_debug_alloc(kmem_cache_t *cp, void *buf)
 	kmem_fill(buf, size, KMEM_UNINIT_PATTERN);
 }
 
+/* A debug buffer comes back: allocated, redzone whole, now 0xdeadbeef. */
 static void kmem_debug_free(kmem_cache_t *cp, void *buf)
 {
 	struct kmem_buftag *bt = kmem_buftag(cp, buf);
@@ -1269,14 +1276,16 @@ void kmem_init(void)
 	}
 }
 
-/* One cache's kmastat figures, each read under the lock that guards it. */
+/* One cache's kmastat figures. */
 struct kmem_stat {
 	uint64_t inuse, total, kbytes, allocs, fail, slablk, depotlk;
 };
 
+/* cp's figures, each read under the lock that guards it (kmem_lock held,
+ * so cp cannot be destroyed meanwhile). */
 static void kmem_cache_stat(kmem_cache_t *cp, struct kmem_stat *st)
 {
-	ASSERT(spin_held(&kmem_lock)); /* cp cannot be destroyed meanwhile */
+	ASSERT(spin_held(&kmem_lock));
 	spin_lock(&cp->cache_lock);
 	st->total = cp->cache_buftotal;
 	st->inuse = cp->cache_buftotal - cp->cache_bufslab;
