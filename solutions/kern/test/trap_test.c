@@ -478,9 +478,11 @@ __asm__(".pushsection .rodata\n"
  * swapgs on every crossing: ring 3 reads its own GS.base (the page that
  * holds USER_GS_MAGIC), before and after a system call, and the kernel
  * runs on its own (this CPU's struct cpu) while it handles the call.
- * Fails if cmntrap forgets the swapgs on entry (the kernel runs on the
- * user's GS.base) or trap_return forgets it on the way back (ring 3 gets
- * the kernel's pointer, which it may not even read).
+ * Fails or crashes if cmntrap forgets the swapgs on entry (the kernel runs
+ * on the user's GS.base, and curcpu() returns USER_GS_MAGIC) or
+ * trap_return forgets it on the way back (ring 3 gets the kernel's
+ * pointer, which it may not even read; the next entry then swaps the
+ * user's GS.base in). A crash costs this test and the grader goes on.
  */
 KTEST(trap, user_gs_swapped)
 {

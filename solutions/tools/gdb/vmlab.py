@@ -234,7 +234,7 @@ GPR_ROWS = (("rax", "rbx", "rcx"), ("rdx", "rsi", "rdi"),
 SHORT = {"trapno": "trp"}
 RFLAGS = ((0, "CF"), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"),
           (9, "IF"), (10, "DF"), (11, "OF"))
-# trap_name()'s cases past the exception table (kern/os/intr.c).
+# trap_name()'s cases past the exception table (kern/arch/x86_64/intr.c).
 VECTOR_NAMES = {0x80: "system call", 0x81: "test vector",
                 0xF0: "LAPIC timer", 0xFF: "spurious"}
 PF_BITS = (("P", "the page is not present", "a protection violation"),
