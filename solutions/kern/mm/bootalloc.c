@@ -46,6 +46,7 @@ static bool bootalloc_seek(void)
 		if (m->type != MEM_RAM || end <= cursor)
 			continue;
 		cursor = MAX(cursor, ROUNDUP(m->base, PAGESIZE));
+		ASSERT((cursor & (PAGESIZE - 1)) == 0);
 		if (cursor < end)
 			return true;
 	}

@@ -30,11 +30,15 @@ uint64_t page_array_npages;
 zone_t zones[NZONES];
 bool page_ready;
 
-/* The two zones, split at DMA_LIMIT_PFN (or at the end, if RAM is small). */
+/*
+ * The two zones, split at DMA_LIMIT_PFN (or at the end, if RAM is small).
+ * The split is aligned to the largest block, so no block spans it.
+ */
 static void zones_init(void)
 {
 	uint64_t dma_end = MIN(DMA_LIMIT_PFN, page_array_npages);
 
+	CTASSERT(DMA_LIMIT_PFN % (1UL << MAX_ORDER) == 0);
 	zones[ZONE_DMA] = (zone_t){ .z_name = "DMA", .z_start_pfn = 0,
 				    .z_end_pfn = dma_end };
 	zones[ZONE_NORMAL] = (zone_t){ .z_name = "Normal",
@@ -73,6 +77,8 @@ static void mark_pages(void)
 				pp->p_owner = PG_OWNER(PG_BOOT);
 		}
 	}
+	/* The memory map's RAM holds the kernel, or it lies about RAM. */
+	ASSERT(page_array[img_lo].p_owner == PG_OWNER(PG_KERNEL));
 }
 
 /* Is pfn RAM that no one holds (not reserved, no owner yet)? */
@@ -80,6 +86,7 @@ static bool page_is_available(uint64_t pfn)
 {
 	const page_t *pp = &page_array[pfn];
 
+	ASSERT(pfn < page_array_npages);
 	return pp->p_flags == 0 && pp->p_owner == 0;
 }
 
@@ -139,6 +146,8 @@ void page_init(void)
 	memset(page_array, 0, bytes);
 	zones_init();
 	mark_pages();
+	/* page_array's own pages are the boot allocator's, never freed */
+	ASSERT(page_array[pa >> PAGESHIFT].p_owner == PG_OWNER(PG_BOOT));
 	free_available();
 	kprintf("page: %lu page_t of %zu bytes: %lu KiB, %lu.%02lu%% of RAM\n",
 		npages, sizeof(page_t), bytes >> 10, bytes * 100 / (npages << 12),
@@ -161,10 +170,14 @@ uint64_t page_free_count(void)
 	uint64_t n = 0;
 
 	for (int z = 0; z < NZONES; z++) {
+		uint64_t zn = 0;
+
 		spin_lock(&zones[z].z_lock);
 		for (unsigned o = 0; o <= MAX_ORDER; o++)
-			n += zones[z].z_free_area[o].fa_count << o;
+			zn += zones[z].z_free_area[o].fa_count << o;
 		spin_unlock(&zones[z].z_lock);
+		ASSERT(zn <= zones[z].z_present); /* no count gone wrong */
+		n += zn;
 	}
 	return n;
 }

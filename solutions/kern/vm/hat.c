@@ -90,8 +90,10 @@ static inline int top_level(const struct hat *hat)
  */
 bool hat_va_valid(const struct pt_mode *m, uintptr_t va)
 {
-	uint64_t high = (uint64_t)va >> (m->va_bits - 1);
+	uint64_t high;
 
+	ASSERT(m->va_bits >= 32 && m->va_bits < 64); /* shifts stay defined */
+	high = (uint64_t)va >> (m->va_bits - 1);
 	if (!m->sign_extend)
 		return (uint64_t)va >> m->va_bits == 0;
 	return high == 0 || high == (~0ULL >> (m->va_bits - 1));
@@ -109,6 +111,7 @@ int hat_init(struct hat *hat, const struct pt_mode *mode)
 	hat->h_root = hat_ptpage_alloc();
 	if (hat->h_root == 0)
 		return -ENOMEM;
+	ASSERT((hat->h_root & (PAGESIZE - 1)) == 0);
 	hat->h_ptpages = 1;
 	return 0;
 }
@@ -142,6 +145,7 @@ void hat_ptwalk_print(struct hat *hat, uintptr_t va)
 	uint64_t table = hat->h_root;
 	char flags[16];
 
+	ASSERT(table != 0);
 	kprintf("ptwalk %#lx (%s, root %#lx); flags P W U T(pwt) C(pcd) "
 		"A D S(ps) G X(nx)\n", (unsigned long)va, m->name,
 		(unsigned long)table);
@@ -256,6 +260,7 @@ static void hati_free_tree(struct hat *hat, uint64_t pa, int l)
 	uint64_t *t = hati_table(pa);
 
 	ASSERT(l >= 0 && l < m->levels);
+	ASSERT(pa != hat->h_root || l == top_level(hat));
 	for (unsigned i = 0; l > 0 && i < ENTRIES(m, l); i++)
 		if (pte_present(t[i]) && !pte_is_leaf(l, t[i]))
 			hati_free_tree(hat, pte_addr(t[i], l, m), l - 1);
@@ -310,6 +315,7 @@ int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 static int hati_best_level(const struct pt_mode *m, uintptr_t va,
 			   uint64_t pa, uint64_t len)
 {
+	ASSERT(len >= PAGESIZE);
 	for (int l = m->levels - 1; l > 0; l--) {
 		uint64_t size = level_size(m, l);
 
@@ -412,6 +418,7 @@ static int hati_range(struct hat *hat, uint64_t pa, int l, uintptr_t va,
 				uint64_t child = pte_addr(*ptep, l, m);
 
 				ASSERT(hat->h_ptpages > 1); /* the root stays */
+				ASSERT(!pte_is_leaf(l, *ptep)); /* a table */
 				*ptep = 0; /* clear, flush, then free */
 				hat_tlb_flush(hat, va & ~(level_size(m, l) - 1),
 					      level_size(m, l));
@@ -439,6 +446,7 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
 	const struct pt_mode *m = hat->h_mode;
 
 	ASSERT(prot >= 0 && pte_present(*ptep));
+	ASSERT((va & (level_size(m, l) - 1)) == 0); /* flush it all */
 	if (!pte_is_leaf(l, *ptep))
 		return true; /* a whole subtree: change each leaf in it */
 	*ptep = pte_leaf(m, l, pte_addr(*ptep, l, m), (unsigned)prot,

@@ -61,6 +61,12 @@ static bool ptpage_injected_failure(void)
 	return false;
 }
 
+/* Could pa be a page-table page: a whole page of RAM? */
+static bool ptpage_ok(uint64_t pa)
+{
+	return pa != 0 && (pa & (PAGESIZE - 1)) == 0 && pa < memmap_ram_end();
+}
+
 /* A page from whichever allocator serves memory now: its pa, or 0. */
 static uint64_t ptpage_take(void)
 {
@@ -89,7 +95,7 @@ uint64_t hat_ptpage_alloc(void)
 	pa = ptpage_take();
 	if (pa == 0)
 		return 0;
-	ASSERT((pa & (PAGESIZE - 1)) == 0);
+	ASSERT(ptpage_ok(pa));
 	memset(kpm_va(pa), 0, PAGESIZE);
 	__atomic_add_fetch(&ptpages_live, 1, __ATOMIC_RELAXED);
 	return pa;
@@ -106,7 +112,7 @@ void hat_ptpage_free(uint64_t pa)
 	uint64_t was = __atomic_fetch_sub(&ptpages_live, 1, __ATOMIC_RELAXED);
 
 	ASSERT(was > 0);
-	ASSERT(pa != 0 && (pa & (PAGESIZE - 1)) == 0);
+	ASSERT(ptpage_ok(pa));
 #if LAB >= 3
 	if (page_ready) {
 		page_t *pp = pfn_to_page(pa >> PAGESHIFT);
@@ -144,7 +150,7 @@ void hat_ptpage_inject_failure(long after)
  */
 void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len)
 {
-	ASSERT(hat->h_root != 0);
+	ASSERT(hat->h_root != 0 && len > 0);
 	if ((read_cr3() & PTE_ADDR) != hat->h_root)
 		return; /* not loaded: nothing cached */
 	hat_flush_local(va, len);
@@ -235,6 +241,7 @@ void hat_kern_init(void)
 		hat_free(&kernel_hat);
 		return;
 	}
+	ASSERT((kernel_hat.h_root & ~PTE_ADDR) == 0); /* no CR3 flag bits */
 	write_cr3(kernel_hat.h_root);
 	kernel_hat_active = true;
 	kprintf("hat: kernel page tables: %lu table pages, W^X\n",

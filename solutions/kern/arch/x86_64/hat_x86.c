@@ -110,11 +110,12 @@ uint64_t pte_addr(uint64_t pte, int level, const struct pt_mode *m)
 	return pte & mask;
 }
 
-/* The protection (PROT_*) a leaf grants; every leaf is readable. */
+/* The protection (PROT_*) a present leaf grants; all are readable. */
 unsigned pte_prot(uint64_t pte)
 {
 	unsigned prot = PROT_READ;
 
+	ASSERT(pte_present(pte));
 	if (pte & PTE_W)
 		prot |= PROT_WRITE;
 	if (pte & PTE_U)
@@ -124,8 +125,9 @@ unsigned pte_prot(uint64_t pte)
 	return prot;
 }
 
-/* The HAT_* flags a leaf was made with (pte_leaf's flags). */
+/* The HAT_* flags a present leaf was made with (pte_leaf's flags). */
 unsigned pte_flags(uint64_t pte)
 {
+	ASSERT(pte_present(pte));
 	return (pte & PTE_PCD) ? HAT_NOCACHE : 0;
 }
