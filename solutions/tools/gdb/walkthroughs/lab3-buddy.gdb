@@ -31,4 +31,5 @@ continue
 p pp == $pp
 watch zones[1].z_free_area[5].fa_count
 continue
+bt 3
 vm-buddy
