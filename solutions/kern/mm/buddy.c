@@ -144,6 +144,7 @@ static page_t *zone_alloc_locked(zone_t *z, unsigned order, unsigned flags)
 	spin_unlock(&z->z_lock);
 	return pp;
 }
+#endif
 
 /*
  * The first page_t of a free block of 2^order pages, aligned to its size,
@@ -155,6 +156,7 @@ static page_t *zone_alloc_locked(zone_t *z, unsigned order, unsigned flags)
  */
 page_t *page_alloc_pages(unsigned order, unsigned flags)
 {
+#if SOL >= 3
 	page_t *pp = NULL;
 
 	ASSERT(PG_OWNER(flags) < PG_NOWNERS);
@@ -165,8 +167,13 @@ page_t *page_alloc_pages(unsigned order, unsigned flags)
 	if (pp == NULL)
 		pp = zone_alloc_locked(&zones[ZONE_DMA], order, flags);
 	return pp;
+#else
+	(void)order, (void)flags;
+	return NULL; /* lab 3: take a block, splitting larger ones */
+#endif
 }
 
+#if SOL >= 3
 /*
  * Does a free block of a larger order than `order` contain pfn? Heads
  * outside z cannot: a free block lies in one zone. (z_lock held)
@@ -218,6 +225,7 @@ static void free_check(const zone_t *z, page_t *pp, uint64_t pfn,
 		panic("page_free_pages: pfn %#lx was allocated as order %u, "
 		      "freed as order %u", pfn, pp->p_order, order);
 }
+#endif
 
 /*
  * Give back the block page_alloc_pages(order, ...) returned as pp, merging
@@ -227,6 +235,7 @@ static void free_check(const zone_t *z, page_t *pp, uint64_t pfn,
  */
 void page_free_pages(page_t *pp, unsigned order)
 {
+#if SOL >= 3
 	uint64_t pfn = page_pfn(pp);
 	zone_t *z;
 
@@ -246,18 +255,7 @@ void page_free_pages(page_t *pp, unsigned order)
 	}
 	block_free(z, pfn_to_page(pfn), order);
 	spin_unlock(&z->z_lock);
-}
 #else
-/* 2^order free, aligned pages, now allocated; NULL if none (page.h). */
-page_t *page_alloc_pages(unsigned order, unsigned flags)
-{
-	(void)order, (void)flags;
-	return NULL; /* lab 3: take a block, splitting larger ones */
-}
-
-/* Give back a block page_alloc_pages() returned, merging buddies. */
-void page_free_pages(page_t *pp, unsigned order)
-{
 	(void)pp, (void)order; /* lab 3: give a block back, merging buddies */
-}
 #endif
+}

@@ -287,6 +287,7 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 	if (!pte_is_leaf(l, old))
 		hati_free_tree(hat, pte_addr(old, l, hat->h_mode), l - 1);
 }
+#endif
 
 /*
  * Map the 4 KiB page at va to frame pfn with prot and flags, replacing
@@ -297,6 +298,7 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 		unsigned flags)
 {
+#if SOL >= 2
 	uint64_t *ptep;
 	int err = 0;
 
@@ -309,8 +311,17 @@ int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 	hati_set_leaf(hat, ptep, 0, va,
 		      pte_leaf(hat->h_mode, 0, pfn << PAGESHIFT, prot, flags));
 	return 0;
+#else
+	/*
+	 * Lab 2. Each stub fails with an error the tests see, so the kernel
+	 * still boots (on its boot page tables).
+	 */
+	(void)hat, (void)va, (void)pfn, (void)prot, (void)flags;
+	return -ENOSYS; /* lab 2: walk (creating tables), store a leaf */
+#endif
 }
 
+#if SOL >= 2
 /* The highest level whose page fits at va/pa with len bytes to go. */
 static int hati_best_level(const struct pt_mode *m, uintptr_t va,
 			   uint64_t pa, uint64_t len)
@@ -325,6 +336,7 @@ static int hati_best_level(const struct pt_mode *m, uintptr_t va,
 	}
 	return 0;
 }
+#endif
 
 /*
  * Map [va, va + len) to the frames from pfn on, with the largest pages
@@ -336,6 +348,7 @@ static int hati_best_level(const struct pt_mode *m, uintptr_t va,
 int hat_devload(struct hat *hat, uintptr_t va, size_t len, pfn_t pfn,
 		unsigned prot, unsigned flags)
 {
+#if SOL >= 2
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t pa = pfn << PAGESHIFT;
 
@@ -355,8 +368,13 @@ int hat_devload(struct hat *hat, uintptr_t va, size_t len, pfn_t pfn,
 		len -= level_size(m, l);
 	}
 	return 0;
+#else
+	(void)hat, (void)va, (void)len, (void)pfn, (void)prot, (void)flags;
+	return -ENOSYS; /* lab 2: map a range with the largest pages */
+#endif
 }
 
+#if SOL >= 2
 /* The inclusive end of the span of va's entry at level l, capped at last. */
 static uintptr_t hati_span_last(const struct pt_mode *m, int l, uintptr_t va,
 				uintptr_t last)
@@ -454,6 +472,7 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
 	hat_tlb_flush(hat, va, level_size(m, l));
 	return false;
 }
+#endif
 
 /*
  * Unmap [va, va + len), splitting large pages it cuts through and freeing
@@ -464,11 +483,16 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
  */
 int hat_unload(struct hat *hat, uintptr_t va, size_t len)
 {
+#if SOL >= 2
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
 	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
 			  -1, hati_unload_whole);
+#else
+	(void)hat, (void)va, (void)len;
+	return -ENOSYS; /* lab 2: unmap, split, free empty tables */
+#endif
 }
 
 /*
@@ -479,11 +503,16 @@ int hat_unload(struct hat *hat, uintptr_t va, size_t len)
  */
 int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
 {
+#if SOL >= 2
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
 	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
 			  (int)(prot & PROT_ALL), hati_chgprot_whole);
+#else
+	(void)hat, (void)va, (void)len, (void)prot;
+	return -ENOSYS; /* lab 2: change protections, splitting as needed */
+#endif
 }
 
 /*
@@ -493,6 +522,7 @@ int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
  */
 bool hat_probe(struct hat *hat, uintptr_t va, struct hat_mapping *map)
 {
+#if SOL >= 2
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t table = hat->h_root;
 
@@ -515,14 +545,23 @@ bool hat_probe(struct hat *hat, uintptr_t va, struct hat_mapping *map)
 		table = pte_addr(pte, l, m);
 	}
 	return false;
+#else
+	(void)hat, (void)va, (void)map;
+	return false; /* lab 2: walk down to the leaf */
+#endif
 }
 
 /* The frame va translates to in hat, or PFN_INVALID; as hat_probe. */
 pfn_t hat_getpfnum(struct hat *hat, uintptr_t va)
 {
+#if SOL >= 2
 	struct hat_mapping map;
 
 	return hat_probe(hat, va, &map) ? map.pa >> PAGESHIFT : PFN_INVALID;
+#else
+	(void)hat, (void)va;
+	return PFN_INVALID; /* lab 2: translate */
+#endif
 }
 
 /*
@@ -532,63 +571,13 @@ pfn_t hat_getpfnum(struct hat *hat, uintptr_t va)
  */
 void hat_free(struct hat *hat)
 {
+#if SOL >= 2
 	if (hat->h_root != 0)
 		hati_free_tree(hat, hat->h_root, top_level(hat));
 	ASSERT(hat->h_ptpages == 0);
 	hat->h_root = 0;
-}
 #else
-/*
- * Lab 2: each function below is a stub. They fail with an error the tests
- * see, so the kernel still boots (on its boot page tables).
- */
-/* Map the 4 KiB page at va to frame pfn (hat.h); 0 or -errno. */
-int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
-		unsigned flags)
-{
-	(void)hat, (void)va, (void)pfn, (void)prot, (void)flags;
-	return -ENOSYS; /* lab 2: walk (creating tables), store a leaf */
-}
-
-/* Map [va, va + len) from pfn on in the largest pages; 0 or -errno. */
-int hat_devload(struct hat *hat, uintptr_t va, size_t len, pfn_t pfn,
-		unsigned prot, unsigned flags)
-{
-	(void)hat, (void)va, (void)len, (void)pfn, (void)prot, (void)flags;
-	return -ENOSYS; /* lab 2: map a range with the largest pages */
-}
-
-/* Unmap [va, va + len), freeing emptied tables; 0 or -errno. */
-int hat_unload(struct hat *hat, uintptr_t va, size_t len)
-{
-	(void)hat, (void)va, (void)len;
-	return -ENOSYS; /* lab 2: unmap, split, free empty tables */
-}
-
-/* Give the mapped pages of [va, va + len) prot; 0 or -errno. */
-int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
-{
-	(void)hat, (void)va, (void)len, (void)prot;
-	return -ENOSYS; /* lab 2: change protections, splitting as needed */
-}
-
-/* Fill *map with va's translation and return true, or return false. */
-bool hat_probe(struct hat *hat, uintptr_t va, struct hat_mapping *map)
-{
-	(void)hat, (void)va, (void)map;
-	return false; /* lab 2: walk down to the leaf */
-}
-
-/* The frame va translates to, or PFN_INVALID. */
-pfn_t hat_getpfnum(struct hat *hat, uintptr_t va)
-{
-	(void)hat, (void)va;
-	return PFN_INVALID; /* lab 2: translate */
-}
-
-/* Free every table page of hat, the root too. */
-void hat_free(struct hat *hat)
-{
 	(void)hat; /* lab 2: free every table page */
-}
 #endif
+}
+
