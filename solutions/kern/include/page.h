@@ -30,7 +30,7 @@
  *				cleared under it as it comes back
  *	p_vnode, p_offset,	lab 5: the page hash lock (not yet here)
  *	p_hash
- *	p_share, p_lckcnt	lab 5/6: their own locks (not yet here)
+ *	p_lckcnt, p_share	labs 5 and 6 name their locks (unused yet)
  *
  * The owner of an allocated block may read its head's p_order and
  * p_owner without a lock: no one else writes them until it frees it.

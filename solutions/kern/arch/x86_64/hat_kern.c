@@ -83,8 +83,9 @@ static uint64_t ptpage_take(void)
 
 /*
  * A zeroed page for a page table: its physical address, or 0 when memory
- * runs out or a test injected a failure. Any CPU, any time, no lock held
- * but the caller's own (the buddy allocator takes its zone lock).
+ * runs out or a test injected a failure. Any CPU, any time, with no lock
+ * held that ranks at or above LR_PAGE_ZONE (the buddy allocator takes a
+ * zone lock).
  */
 uint64_t hat_ptpage_alloc(void)
 {
