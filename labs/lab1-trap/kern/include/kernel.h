@@ -50,18 +50,7 @@ static inline uint64_t kimage_pa(const void *va)
 int kprintf(const char *fmt, ...) PRINTFLIKE(1, 2);
 int vkprintf(const char *fmt, va_list ap);
 
-/*
- * Print "panic[cpuN]: message" and a symbolized backtrace, then power the
- * machine off with the panic status. Never returns.
- */
-NORETURN void panic(const char *fmt, ...) PRINTFLIKE(1, 2);
-
-#define ASSERT(e)                                                            \
-	do {                                                                 \
-		if (!(e))                                                    \
-			panic("assertion failed: %s, file: %s, line: %d", #e, \
-			      __FILE__, __LINE__);                           \
-	} while (0)
+#include <kassert.h>
 
 /* Linker-script symbols that bound the kernel image. */
 extern char __kernel_start[], __kernel_end[];

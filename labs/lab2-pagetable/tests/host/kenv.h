@@ -23,15 +23,8 @@ void *kpm_va(uint64_t pa);
 /* Print to stderr, which the test's log keeps. */
 int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Report the message and fail the running cmocka test. */
-__attribute__((noreturn, format(printf, 1, 2))) void panic(const char *fmt,
-							     ...);
-
-#define ASSERT(e)                                                            \
-	do {                                                                 \
-		if (!(e))                                                    \
-			panic("assertion failed: %s, file: %s, line: %d", #e, \
-			      __FILE__, __LINE__);                           \
-	} while (0)
+/* panic() reports the message and fails the running cmocka test; ASSERT
+ * is the kernel's own (kassert.h). */
+#include <kassert.h>
 
 #endif /* KENV_H */

@@ -40,17 +40,40 @@
  *    order other than the one it was allocated with (its head's p_order)
  *    is a bug too: each panics with its name.
  *
+ * 6. Locking. Each zone's free lists are guarded by its z_lock (Linux's
+ *    zone->lock), so every caller on every CPU (kmem, the HAT's page
+ *    tables, later the page cache and anon) may allocate and free at any
+ *    time. Buddies never cross a zone, so one zone's lock covers a whole
+ *    merge. Take it before reading any free state, the double-free checks
+ *    included: another CPU may be merging the very block you inspect.
+ *    The helpers below that work on a zone assert it on entry.
+ *
  * Every operation is O(MAX_ORDER): no list is ever searched.
  */
 #include <kenv.h>
 #include <page.h>
+#include <spinlock.h>
 
+/*
+ * The first page_t of a free block of 2^order pages, aligned to its size,
+ * now marked allocated with its order and flags' owner; NULL if no zone
+ * the request may use has one (or order > MAX_ORDER). PG_DMA: the DMA
+ * zone only; otherwise Normal, then DMA. Any CPU, any time; takes the zone
+ * locks, so the caller holds none of rank LR_PAGE_ZONE or above. Panics
+ * on an owner that is no PG_OWNER_*.
+ */
 page_t *page_alloc_pages(unsigned order, unsigned flags)
 {
 	(void)order, (void)flags;
 	return NULL; /* lab 3: take a block, splitting larger ones */
 }
 
+/*
+ * Give back the block page_alloc_pages(order, ...) returned as pp, merging
+ * it with its free buddies. Any CPU, any time; takes pp's zone lock, as
+ * page_alloc_pages. Panics (page_free_pages: ...) on a double free, a
+ * reserved page, a pfn not aligned to order, or the wrong order.
+ */
 void page_free_pages(page_t *pp, unsigned order)
 {
 	(void)pp, (void)order; /* lab 3: give a block back, merging buddies */

@@ -34,14 +34,18 @@
  * The allocator is checked against a model: the blocks handed out and,
  * per pfn, the block that holds it. Every allocation is checked as it
  * returns; the free lists, marks and counts are walked and compared with
- * the model where a test says check_invariants(). The last test is a
- * seeded random run of 10^6 operations; it prints its seed, and
- * TEST_SEED=<seed> replays it.
+ * the model where a test says check_invariants(). The random run is a
+ * seeded 10^6 operations; it prints its seed, and TEST_SEED=<seed>
+ * replays it. The last test runs four threads as CPUs (curcpu.h here),
+ * allocating and freeing at once, each claiming the pages it is handed,
+ * and then walks the lists: it is what the zone lock is for.
  *
  * Each test's comment names the bugs that make it fail.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,6 +55,7 @@
 #include <cmocka.h>
 #include <sanitizer/asan_interface.h>
 
+#include <cpuvar.h>
 #include <kenv.h>
 #include <page.h>
 #include "testutil.h"
@@ -158,17 +163,40 @@ flunk(const char *fmt, ...)
 static sigjmp_buf panic_jmp;
 static bool panic_expected;
 static char panic_msg[256];
+static __thread bool in_worker; /* a pthread: no cmocka calls there */
 
-/* The host kenv.h's panic, as this test provides it: caught or a failure. */
+/*
+ * The host kenv.h's panic, as this test provides it: caught, a failure,
+ * or (in a worker thread, which cmocka cannot fail) the end of the program.
+ */
 void panic(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (in_worker) {
+		char msg[256];
+
+		va_start(ap, fmt);
+		libc_vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "test_buddy: panic on cpu%d: %s\n",
+			curcpu()->cpu_id, msg);
+		abort();
+	}
 	va_start(ap, fmt);
 	libc_vsnprintf(panic_msg, sizeof(panic_msg), fmt, ap);
 	va_end(ap);
-	if (panic_expected)
+	if (panic_expected) {
+		/*
+		 * A kernel stops at a panic; this test goes on, so the locks
+		 * the panicking call held are dropped here, as if it had
+		 * never run.
+		 */
+		for (int z = 0; z < NZONES; z++)
+			spin_init(&zones[z].z_lock, "zone_lock", LR_PAGE_ZONE);
+		cpus[0].cpu_nlocks = 0;
 		siglongjmp(panic_jmp, 1);
+	}
 	flunk("unexpected panic: %s", panic_msg);
 }
 
@@ -322,6 +350,8 @@ static void init_zones(void)
 				       .z_start_pfn = BOUNDARY,
 				       .z_end_pfn = NPAGES,
 				       .z_present = ram_pages[ZONE_NORMAL] };
+	for (int z = 0; z < NZONES; z++)
+		spin_init(&zones[z].z_lock, "zone_lock", LR_PAGE_ZONE);
 }
 
 /* Zones, holes and baits in page_array; the model knows the holes. */
@@ -1185,6 +1215,160 @@ static void random_run_matches_the_model(void **state)
 	print_reach();
 }
 
+/* ---- CPUs at once ---- */
+
+#define NTHREADS 4
+#define THREAD_OPS 400000
+#define THREAD_HELD 16 /* blocks a thread holds at once */
+
+/* 1 + the CPU whose live block holds the pfn, 0 if none: claimed with an
+ * atomic exchange, so two CPUs handed one page find out. */
+static int claim[NPAGES];
+
+struct worker {
+	pthread_t tid;
+	int cpu;
+	uint64_t seed;
+	struct block held[THREAD_HELD]; /* order 0 with pfn NO_PFN: none */
+	unsigned long allocs, nulls;
+	const char *failure;
+	uint64_t bad_pfn;
+};
+
+/* Note a failure (the first) and stop the worker. */
+static bool worker_fails(struct worker *w, const char *why, uint64_t pfn)
+{
+	w->failure = why;
+	w->bad_pfn = pfn;
+	return false;
+}
+
+/* Claim each page of the block the allocator handed w: none is RAM
+ * another CPU holds, or a hole; the head is marked as page.h says. */
+static bool worker_claims(struct worker *w, const struct block *b)
+{
+	const page_t *pp = &page_array[b->pfn];
+
+	if (b->pfn % (1UL << b->order) != 0)
+		return worker_fails(w, "a block not aligned to its size",
+				    b->pfn);
+	if ((pp->p_flags & (P_FREE | P_RESERVED)) || pp->p_order != b->order ||
+	    pp->p_owner != b->owner)
+		return worker_fails(w, "a head marked free, or with the wrong "
+				    "order or owner", b->pfn);
+	for (uint64_t p = b->pfn; p < b->pfn + (1UL << b->order); p++) {
+		if (owner_of[p] == HOLE)
+			return worker_fails(w, "a block over a hole", p);
+		if (__atomic_exchange_n(&claim[p], w->cpu + 1,
+					__ATOMIC_ACQ_REL) != 0)
+			return worker_fails(w, "a page another CPU holds", p);
+	}
+	return true;
+}
+
+/* Give back w's block b, releasing its pages' claims first. */
+static bool worker_gives(struct worker *w, struct block *b)
+{
+	const page_t *pp = &page_array[b->pfn];
+
+	if (pp->p_order != b->order || pp->p_owner != b->owner)
+		return worker_fails(w, "a held block's head changed", b->pfn);
+	for (uint64_t p = b->pfn; p < b->pfn + (1UL << b->order); p++)
+		if (__atomic_exchange_n(&claim[p], 0, __ATOMIC_ACQ_REL) !=
+		    w->cpu + 1)
+			return worker_fails(w, "a held page claimed by another "
+					    "CPU", p);
+	page_free_pages(&page_array[b->pfn], b->order);
+	b->pfn = NO_PFN;
+	return true;
+}
+
+/* Slot k: give back its block, take one of a random order and owner. */
+static bool worker_op(struct worker *w, struct test_rng *rng, size_t k)
+{
+	static const unsigned owners[] = { PG_KERNEL, PG_PTABLE, PG_TEST };
+	struct block *b = &w->held[k];
+	uint64_t r = test_rng_next(rng);
+	unsigned flags = owners[r % 3] | ((r >> 8) % 8 == 0 ? PG_DMA : 0);
+	page_t *pp;
+
+	if (b->pfn != NO_PFN && !worker_gives(w, b))
+		return false;
+	b->order = (unsigned)((r >> 16) % 6);
+	b->owner = PG_OWNER(flags);
+	pp = page_alloc_pages(b->order, flags);
+	if (pp == NULL) {
+		w->nulls++;
+		return true;
+	}
+	b->pfn = (uint64_t)(pp - page_array);
+	if (b->pfn >= NPAGES)
+		return worker_fails(w, "a page_t outside page_array", b->pfn);
+	w->allocs++;
+	return worker_claims(w, b);
+}
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	struct test_rng rng = { w->seed };
+
+	in_worker = true;
+	host_curcpu = &cpus[w->cpu];
+	for (size_t k = 0; k < THREAD_HELD; k++)
+		w->held[k].pfn = NO_PFN;
+	for (unsigned long op = 0; op < THREAD_OPS; op++)
+		if (!worker_op(w, &rng, test_rng_below(&rng, THREAD_HELD)))
+			return NULL;
+	for (size_t k = 0; k < THREAD_HELD; k++)
+		if (w->held[k].pfn != NO_PFN && !worker_gives(w, &w->held[k]))
+			return NULL;
+	return NULL;
+}
+
+/*
+ * NTHREADS threads, each a CPU, allocate (orders 0..5, some PG_DMA) and
+ * free at once, each claiming the pages it is handed: no page goes to two
+ * CPUs or into a hole, no head is marked wrong; and once all is given
+ * back the free lists are walked: linked, counted and merged as at the
+ * start. Fails without the zone lock (or with one that does not cover a
+ * whole split or merge): a page handed out twice, a corrupted list, a
+ * count off, an ASSERT in buddy.c, or a list with a cycle (the timeout).
+ */
+static void cpus_at_once_keep_the_lists_whole(void **state)
+{
+	static struct worker w[NTHREADS];
+	unsigned long allocs = 0;
+
+	(void)state;
+	ncpus = NTHREADS;
+	for (int i = 0; i < NTHREADS; i++)
+		cpus[i] = (struct cpu){ .cpu_self = &cpus[i], .cpu_id = i,
+					.cpu_online = 1 };
+	__builtin_memset(claim, 0, sizeof(claim));
+	libc_snprintf(ctx, sizeof(ctx), "%d threads, seed %lu:", NTHREADS,
+		      test_seed());
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct worker){ .cpu = i, .seed = test_seed() + i };
+		if (pthread_create(&w[i].tid, NULL, worker_run, &w[i]) != 0)
+			flunk("pthread_create failed");
+	}
+	for (int i = 0; i < NTHREADS; i++)
+		pthread_join(w[i].tid, NULL);
+	ncpus = 1;
+	for (int i = 0; i < NTHREADS; i++) {
+		if (w[i].failure != NULL)
+			flunk("cpu%d: %s (pfn %lu)", i, w[i].failure,
+			      w[i].bad_pfn);
+		allocs += w[i].allocs;
+	}
+	if (allocs < NTHREADS * THREAD_OPS / 2)
+		flunk("only %lu of %d allocations succeeded", allocs,
+		      NTHREADS * THREAD_OPS);
+	check_invariants();
+	expect_counts(merged, "after the threads gave everything back");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1202,6 +1386,7 @@ int main(void)
 		T(double_free_panics),
 		T(freeing_reserved_or_misaligned_panics),
 		T(random_run_matches_the_model),
+		T(cpus_at_once_keep_the_lists_whole),
 	};
 #undef T
 

@@ -1,6 +1,7 @@
 /*
- * test_trap.c — the logic of kern/os/trap.c on the host: #PF decoding,
- * the on_trap() chain, and trap()'s dispatch, with fake regs frames.
+ * test_trap.c — the logic of kern/arch/x86_64/trap.c on the host: #PF
+ * decoding, the per-CPU on_trap() chain, and trap()'s dispatch, with fake
+ * regs frames.
  *
  * trap.c's collaborators (panic, the LAPIC, usertrap, intr_dispatch...) are
  * faked below and record how they were called. A #PF frame cannot be
@@ -16,7 +17,6 @@
 
 #include <cpu.h>
 #include <trap.h>
-#include <usermode.h>
 
 /* ---- fakes for trap.c's collaborators ---- */
 
@@ -72,14 +72,14 @@ void lapic_eoi(void)
 	eois++;
 }
 
-bool usertrap(struct regs *rp, uint64_t cr2)
+bool usertrap(struct regs *rp, uint64_t addr)
 {
-	(void)rp, (void)cr2;
+	(void)rp, (void)addr;
 	usertraps++;
 	return true;
 }
 
-int pagefault(uint64_t addr, enum fault_type type, enum seg_rw rw,
+int pagefault(uintptr_t addr, enum fault_type type, enum seg_rw rw,
 	      bool iskernel)
 {
 	(void)addr, (void)type, (void)rw, (void)iskernel;
@@ -118,7 +118,11 @@ static int reset(void **state)
 	ticks = eois = usertraps = dispatches = 0;
 	dispatch_result = false;
 	panic_expected = false;
-	curthread_onfault = NULL;
+	host_curcpu = &cpus[0];
+	for (int i = 0; i < NCPU; i++) {
+		cpus[i].cpu_id = i;
+		cpus[i].cpu_onfault = NULL;
+	}
 	return 0;
 }
 
@@ -142,19 +146,13 @@ static void pf_decode_all_codes(void **state)
 {
 	(void)state;
 	for (uint64_t err = 0; err < 64; err++) {
-		struct pf_info pf;
-
-		pf_decode(0xdead000 + err, err, &pf);
-		assert_int_equal(pf.addr, 0xdead000 + err);
-		assert_int_equal(pf.type, (err & PF_ERR_P) ? F_PROT : F_INVAL);
+		assert_int_equal(pf_type(err), (err & PF_ERR_P) ? F_PROT : F_INVAL);
 		if (err & PF_ERR_I)
-			assert_int_equal(pf.rw, S_EXEC);
+			assert_int_equal(pf_rw(err), S_EXEC);
 		else if (err & PF_ERR_W)
-			assert_int_equal(pf.rw, S_WRITE);
+			assert_int_equal(pf_rw(err), S_WRITE);
 		else
-			assert_int_equal(pf.rw, S_READ);
-		assert_int_equal(pf.user, (err & PF_ERR_U) != 0);
-		assert_int_equal(pf.rsvd, (err & PF_ERR_RSVD) != 0);
+			assert_int_equal(pf_rw(err), S_READ);
 	}
 }
 
@@ -178,9 +176,31 @@ static void on_trap_inner_region_catches(void **state)
 	assert_int_equal(inner.ot_rip, 0x1000);
 	assert_int_equal(outer.ot_trap, 0);
 	no_trap();
-	assert_ptr_equal(curthread_onfault, &outer);
+	assert_ptr_equal(curcpu()->cpu_onfault, &outer);
 	no_trap();
-	assert_null(curthread_onfault);
+	assert_null(curcpu()->cpu_onfault);
+}
+
+/*
+ * The chain of regions is per CPU: a region armed on CPU 0 does not catch
+ * a trap taken on CPU 1, which has none (a bad trap there), and CPU 1's
+ * no_trap() leaves CPU 0's region armed.
+ */
+static void on_trap_is_per_cpu(void **state)
+{
+	on_trap_data_t otd;
+	struct regs r = frame(T_GPFLT, 0, KCS_SEL);
+
+	(void)state;
+	on_trap(&otd, OT_DATA_ACCESS);
+	host_curcpu = &cpus[1];
+	assert_null(curcpu()->cpu_onfault);
+	assert_true(trap_panics(&r));
+	no_trap();
+	host_curcpu = &cpus[0];
+	assert_ptr_equal(curcpu()->cpu_onfault, &otd);
+	assert_int_equal(otd.ot_trap, 0);
+	no_trap();
 }
 
 /* A region protects only the kinds it names: #GP in an OT_ZERODIV region. */
@@ -257,6 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(pf_decode_all_codes, reset),
 		cmocka_unit_test_setup(on_trap_inner_region_catches, reset),
+		cmocka_unit_test_setup(on_trap_is_per_cpu, reset),
 		cmocka_unit_test_setup(on_trap_other_kind_is_bad_trap, reset),
 		cmocka_unit_test_setup(user_trap_skips_on_trap, reset),
 		cmocka_unit_test_setup(timer_eoi_spurious_none, reset),

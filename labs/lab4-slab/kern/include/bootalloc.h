@@ -1,6 +1,11 @@
 /*
  * bootalloc.h — the boot page allocator: single pages of RAM, from the
  * memory map, for page tables until the buddy allocator exists (lab 3).
+ *
+ * Locking: none, and none needed. Only the boot CPU uses it, at boot,
+ * before any other CPU runs; page_init() closes it before lab 4 starts the
+ * APs, and any use after that panics. Its state (a cursor into the memory
+ * map, a list of freed pages, a count) is the boot CPU's alone.
  */
 #ifndef BOOTALLOC_H
 #define BOOTALLOC_H

@@ -234,7 +234,7 @@ GPR_ROWS = (("rax", "rbx", "rcx"), ("rdx", "rsi", "rdi"),
 SHORT = {"trapno": "trp"}
 RFLAGS = ((0, "CF"), (2, "PF"), (4, "AF"), (6, "ZF"), (7, "SF"), (8, "TF"),
           (9, "IF"), (10, "DF"), (11, "OF"))
-# trap_name()'s cases past the exception table (kern/os/intr.c).
+# trap_name()'s cases past the exception table (kern/arch/x86_64/intr.c).
 VECTOR_NAMES = {0x80: "system call", 0x81: "test vector",
                 0xF0: "LAPIC timer", 0xFF: "spurious"}
 PF_BITS = (("P", "the page is not present", "a protection violation"),
@@ -312,15 +312,22 @@ def print_regs(regs: gdb.Value) -> None:
     out(f"rflags {rfl:#x} [ {flags} ]")
 
 
-def print_pf(err: int) -> None:
+def print_pf(err: int, cs: int) -> None:
+    """The error code bit by bit, then what trap() passes to pagefault():
+    pf_type() and pf_rw() of it, and iskernel from the trapped CS."""
     out(f"#pf error code {err:#x}:")
     for bit, (name, off, on) in enumerate(PF_BITS):
         val = err >> bit & 1
         out(f"  {name:<4} = {val}  {on if val else off}")
-    kind = "F_PROT" if err & 1 else "F_INVAL"
-    rw = "S_EXEC" if err & 0x10 else "S_WRITE" if err & 2 else "S_READ"
-    mode = "user" if err & 4 else "kernel"
-    out(f"  pf_decode: {kind}, {rw}, {mode}")
+    if err & 8:
+        out("  decoded: RSVD set: a corrupt page table, a bad trap "
+            "(no pagefault())")
+    else:
+        kind = "F_PROT" if err & 1 else "F_INVAL"
+        rw = "S_EXEC" if err & 0x10 else "S_WRITE" if err & 2 else "S_READ"
+        iskernel = 0 if cs & 3 == 3 else 1
+        out(f"  decoded: pf_type {kind}, pf_rw {rw}, "
+            f"iskernel {iskernel} (from CS)")
     out(f"cr2    {live_register('cr2'):#018x}  the faulting address "
         "(live CR2)")
 
@@ -351,7 +358,7 @@ vm-regs rp, vm-regs $rsp (at trap_return), vm-regs 0xffffffff801228b0."""
         print_regs(regs)
         trapno, err = field(regs, "trapno"), field(regs, "err")
         if trapno == T_PGFLT:
-            print_pf(err)
+            print_pf(err, field(regs, "cs"))
         elif trapno in SELECTOR_ERR:
             print_selector_err(err)
 

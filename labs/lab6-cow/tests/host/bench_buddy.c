@@ -97,6 +97,8 @@ static void build(struct machine *m, const char *name, uint64_t npages)
 	m->zones[ZONE_NORMAL] = (zone_t){ .z_name = "Normal",
 					  .z_start_pfn = dma_end,
 					  .z_end_pfn = npages };
+	for (int z = 0; z < NZONES; z++)
+		spin_init(&m->zones[z].z_lock, "zone_lock", LR_PAGE_ZONE);
 	for (uint64_t pfn = 0; pfn < npages; pfn++) {
 		m->pages[pfn].p_zone = (uint8_t)pfn_zone(pfn);
 		m->pages[pfn].p_flags = pfn < LOW_PFNS ? P_RESERVED : 0;

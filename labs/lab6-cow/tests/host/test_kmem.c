@@ -865,40 +865,51 @@ static void *victim_run(void *arg)
 	return NULL;
 }
 
+/* Does cpu hold its cc_lock of cp, as it does on its way to the depot? */
+static bool holds_cc_lock(kmem_cache_t *cp, int cpu)
+{
+	spinlock_t *lk = &cp->cache_cpu[cpu].cc_lock;
+
+	return __atomic_load_n(&lk->sl_locked, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&lk->sl_owner, __ATOMIC_ACQUIRE) == cpu;
+}
+
 /*
  * Contend for cp's depot lock once per CPU 1 .. NTHREADS-1: this thread
  * (CPU 0) holds the lock while the CPU, whose magazines are empty,
- * allocates and must wait for the depot; released once kmem counted the
- * contention. The victims' buffers go to bufs[].
+ * allocates. Once the CPU holds its cc_lock it is a few instructions from
+ * trying the depot lock, so 50 ms later it must be waiting; kmem counts
+ * the contention once it has the lock, after this thread lets go. The
+ * victims' buffers go to bufs[].
  */
 static void contend_depot(kmem_cache_t *cp, void **bufs)
 {
 	for (int cpu = 1; cpu < NTHREADS; cpu++) {
 		struct victim v = { cp, cpu, NULL };
-		uint64_t seen = __atomic_load_n(&cp->cache_depot_contention,
-						__ATOMIC_ACQUIRE);
+		uint64_t seen = cp->cache_depot_contention;
 		pthread_t tid;
 
 		spin_lock(&cp->cache_depot_lock);
 		if (pthread_create(&tid, NULL, victim_run, &v) != 0)
 			flunk("pthread_create failed");
-		for (int spins = 0;
-		     __atomic_load_n(&cp->cache_depot_contention,
-				     __ATOMIC_ACQUIRE) == seen;
-		     spins++) {
+		for (int spins = 0; !holds_cc_lock(cp, cpu); spins++) {
 			if (spins == 2000) {
 				spin_unlock(&cp->cache_depot_lock);
 				pthread_join(tid, NULL);
 				flunk("cpu%d allocated with empty magazines "
-				      "while the depot lock was held and kmem "
-				      "counted no contention", cpu);
+				      "without holding its cc_lock", cpu);
 			}
 			usleep(1000);
 		}
+		usleep(50000);
 		spin_unlock(&cp->cache_depot_lock);
 		pthread_join(tid, NULL);
 		if (v.buf == NULL)
 			flunk("cpu%d: kmem_cache_alloc returned NULL", cpu);
+		if (cp->cache_depot_contention != seen + 1)
+			flunk("cpu%d waited for the depot lock: kmem counted "
+			      "%lu contended acquisitions, not 1", cpu,
+			      cp->cache_depot_contention - seen);
 		bufs[cpu - 1] = v.buf;
 	}
 }
@@ -973,6 +984,120 @@ static void test_magazine_resize(void **state)
 	for (size_t i = 0; i < n; i++)
 		kmem_cache_free(cp, held[i]);
 	kmem_cache_destroy(cp);
+}
+
+/* ---- reaping: reclaim callbacks and destroy ---- */
+
+static spinlock_t client_lock = SPINLOCK_INIT("client_lock", LR_TEST_OUTER);
+static int reclaim_calls, reclaim_nheld;
+
+/* A client's reclaim: it takes its own lock, outermost in the lock order,
+ * and allocates and frees from its cache, as a real client may. */
+static void reclaim_client(void *priv)
+{
+	kmem_cache_t *cp = *(kmem_cache_t **)priv;
+	void *buf;
+
+	reclaim_nheld = MAX(reclaim_nheld, spin_nheld());
+	spin_lock(&client_lock);
+	buf = kmem_cache_alloc(cp, KM_NOSLEEP);
+	if (buf != NULL)
+		kmem_cache_free(cp, buf);
+	spin_unlock(&client_lock);
+	reclaim_calls++;
+}
+
+/*
+ * kmem_reap() calls each reclaim callback once, with no spinlock held, so
+ * the client may take its own locks (here one ranked before every kmem
+ * lock) and use its cache. Fails when the reap holds kmem_lock or a
+ * cache's lock across the callback (the client's lock then breaks the
+ * lock order and panics), or skips or repeats the callback.
+ */
+static void test_reclaim_without_locks(void **state)
+{
+	static kmem_cache_t *cp;
+
+	(void)state;
+	reclaim_calls = reclaim_nheld = 0;
+	cp = kmem_cache_create("reclaim", 64, 8, NULL, NULL, reclaim_client,
+			       &cp, NULL, 0);
+	kmem_cache_free(cp, must_alloc(cp));
+	kmem_reap();
+	if (reclaim_calls != 1 || reclaim_nheld != 0)
+		flunk("one reap: %d reclaim calls (1), with up to %d spinlocks "
+		      "held (0)", reclaim_calls, reclaim_nheld);
+	kmem_cache_destroy(cp);
+}
+
+static volatile int reclaim_stage; /* 1: in the callback; 2: let it go */
+static volatile int destroyed;
+
+/* A reclaim that waits (at most 10 s) until the test lets it go. */
+static void reclaim_wait(void *priv)
+{
+	(void)priv;
+	__atomic_store_n(&reclaim_stage, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 10000 &&
+			__atomic_load_n(&reclaim_stage, __ATOMIC_ACQUIRE) != 2;
+	     i++)
+		usleep(1000);
+}
+
+static void *reaper_run(void *arg)
+{
+	(void)arg;
+	in_worker = true;
+	machine_be_cpu(1);
+	kmem_reap();
+	return NULL;
+}
+
+static void *destroyer_run(void *arg)
+{
+	in_worker = true;
+	machine_be_cpu(2);
+	kmem_cache_destroy(arg);
+	__atomic_store_n(&destroyed, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/*
+ * A cache whose reclaim callback is running (CPU 1 reaping) is destroyed
+ * on CPU 2: the destroy waits until the reap is done with the cache, and
+ * a third reap, on CPU 0, returns at once instead of walking the caches
+ * beside the first. Fails when kmem_cache_destroy() frees a cache a reap
+ * is still using (the reap then walks a freed slot: ASan or a lost
+ * cache), or when kmem_reap() holds a lock across the callback (the
+ * destroy or the second reap then spins on it until the timeout).
+ */
+static void test_destroy_waits_for_reap(void **state)
+{
+	kmem_cache_t *cp = kmem_cache_create("reclaim_wait", 64, 8, NULL, NULL,
+					     reclaim_wait, NULL, NULL, 0);
+	pthread_t reaper, destroyer;
+	int early;
+
+	(void)state;
+	reclaim_stage = destroyed = 0;
+	kmem_cache_free(cp, must_alloc(cp));
+	if (pthread_create(&reaper, NULL, reaper_run, NULL) != 0)
+		flunk("pthread_create failed");
+	while (__atomic_load_n(&reclaim_stage, __ATOMIC_ACQUIRE) != 1)
+		usleep(1000);
+	if (pthread_create(&destroyer, NULL, destroyer_run, cp) != 0)
+		flunk("pthread_create failed");
+	kmem_reap();
+	usleep(50000);
+	early = __atomic_load_n(&destroyed, __ATOMIC_ACQUIRE);
+	__atomic_store_n(&reclaim_stage, 2, __ATOMIC_RELEASE);
+	pthread_join(reaper, NULL);
+	pthread_join(destroyer, NULL);
+	if (early)
+		flunk("the cache was destroyed while kmem_reap() was in its "
+		      "reclaim callback");
+	if (!destroyed)
+		flunk("kmem_cache_destroy() did not return after the reap");
 }
 
 /* ---- debugging (KMC_DEBUG) ---- */
@@ -1083,6 +1208,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_magazine_resize, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_reclaim_without_locks,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_destroy_waits_for_reap,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_debug_redzone, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_debug_write_after_free,

@@ -58,6 +58,20 @@ extern const struct pt_mode pt_mode_pae;    /* 2+9+9 over 12 */
 extern const struct pt_mode pt_mode_4level; /* 9+9+9+9 over 12 */
 extern const struct pt_mode pt_mode_5level; /* 9+9+9+9+9 over 12 (LA57) */
 
+/*
+ * One tree of page tables. The HAT takes no lock of its own: one CPU at a
+ * time changes a hat, and its owner makes that so. The kernel hat is built
+ * by the boot CPU before any other runs, and changed after that only by
+ * tests, which run on one CPU; from lab 5 a user hat is changed only with
+ * its address space's lock held. Other CPUs may have a hat loaded and
+ * their MMU walks its tables meanwhile: so an entry is changed in one
+ * store and flushed before what it pointed to is freed (hat.c, 4 and 6).
+ *
+ *	h_mode		set by hat_init(); read-only after
+ *	h_root		set by hat_init(), cleared by hat_free(); the tree
+ *			under it, by the hat's one writer
+ *	h_ptpages	by the hat's one writer
+ */
 struct hat {
 	const struct pt_mode *h_mode;
 	uint64_t h_root;            /* physical address of the top table */
@@ -103,7 +117,8 @@ void hat_ptwalk_print(struct hat *hat, uintptr_t va);
 
 /*
  * Supplied by the environment (hat_kern.c in the kernel, the host tests'
- * simulated memory on the host):
+ * simulated memory on the host). Any CPU may call them at any time: the
+ * page-table page counters are atomic, the allocator locks itself.
  */
 /* A zeroed page for a page table: its physical address, or 0 if none. */
 uint64_t hat_ptpage_alloc(void);
@@ -117,7 +132,10 @@ void hat_ptpage_inject_failure(long after);
 /* Page-table pages handed out and not yet given back, in every hat. */
 uint64_t hat_ptpages_live(void);
 
-/* The kernel's own hat (hat_kern.c), and whether it is loaded in CR3. */
+/*
+ * The kernel's own hat (hat_kern.c), and whether it is loaded in CR3;
+ * kernel_hat_active is set once, by the boot CPU, before the APs start.
+ */
 extern struct hat kernel_hat;
 extern bool kernel_hat_active;
 /* Build the kernel's page tables with the HAT and switch to them. */

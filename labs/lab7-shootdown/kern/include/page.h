@@ -10,6 +10,30 @@
  * Later labs give a page its identity, <p_vnode, p_offset>, and chain it in
  * the page hash (lab 5), and count the mappings of anonymous pages (lab 6).
  * The fields are laid out for that now; page_t stays within 64 bytes.
+ *
+ * Who may touch what. A page is either free (its block's head is on a
+ * free list) or allocated (its block belongs to whoever allocated it):
+ *
+ *	p_zone			set by page_init() before any other CPU
+ *				runs; read-only after
+ *	p_flags P_RESERVED	the same
+ *	p_flags P_FREE		the zone's z_lock, always: the buddy
+ *				allocator reads and changes it (of any page
+ *				of the zone) only with the lock held
+ *	p_next, p_prev		z_lock while the page heads a free block;
+ *				while allocated, its owner's (lab 5 links a
+ *				vnode's pages through them)
+ *	p_order			z_lock while the block is free; once
+ *				allocated, set under z_lock and read-only
+ *				until the owner frees it
+ *	p_owner			set under z_lock as the block is handed out,
+ *				cleared under it as it comes back
+ *	p_vnode, p_offset,	lab 5: the page hash lock (not yet here)
+ *	p_hash
+ *	p_lckcnt, p_share	labs 5 and 6 name their locks (unused yet)
+ *
+ * The owner of an allocated block may read its head's p_order and
+ * p_owner without a lock: no one else writes them until it frees it.
  */
 #ifndef PAGE_H
 #define PAGE_H
@@ -17,6 +41,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <spinlock.h>
 
 #define MAX_ORDER 10 /* blocks of 2^0 .. 2^10 pages (4 KiB .. 4 MiB) */
 
@@ -57,15 +82,25 @@ struct free_area {
 
 enum { ZONE_DMA, ZONE_NORMAL, NZONES };
 
+/*
+ * A zone: a range of pfns with its own free lists and lock (Linux's
+ * zone->lock). z_lock guards z_free_area[] and the free state of every
+ * page_t in the zone (see page_t above); the other fields are written
+ * once by page_init() before any other CPU runs, and read-only after.
+ * A zone lock nests no other lock; it ranks LR_PAGE_ZONE (spinlock.h),
+ * so kmem may allocate pages with its own locks held.
+ */
 typedef struct zone {
-	const char *z_name;
-	uint64_t z_start_pfn, z_end_pfn; /* [start, end) */
-	struct free_area z_free_area[MAX_ORDER + 1];
-	uint64_t z_present;  /* RAM pages the zone manages */
+	const char *z_name;                          /* page_init, then r/o */
+	uint64_t z_start_pfn, z_end_pfn;             /* [start, end), r/o */
+	spinlock_t z_lock;                           /* rank LR_PAGE_ZONE */
+	struct free_area z_free_area[MAX_ORDER + 1]; /* z_lock */
+	uint64_t z_present;  /* RAM pages the zone manages; r/o */
 } zone_t;
 
 #define DMA_LIMIT_PFN ((16UL << 20) >> 12)
 
+/* Set by page_init() on the boot CPU, before the APs start; r/o after. */
 extern page_t *page_array;
 extern uint64_t page_array_npages; /* pfns 0 .. page_array_npages - 1 */
 extern zone_t zones[NZONES];
@@ -92,19 +127,24 @@ void page_init(void);
 
 /*
  * The buddy allocator (mm/buddy.c, lab 3). page_alloc_pages returns the
- * first page_t of 2^order contiguous, 2^order-aligned free pages, or NULL;
- * it never panics. The head of the block it returns records the block's
- * order (p_order) and owner (p_owner, from flags). page_free_pages gives
- * such a block back and merges it with its free buddies.
+ * first page_t of 2^order contiguous, 2^order-aligned free pages, or NULL
+ * when there are none. The head of the block it returns records the
+ * block's order (p_order) and owner (p_owner, from flags). page_free_pages
+ * gives such a block back and merges it with its free buddies. Both may
+ * be called on any CPU at any time: they take the zone's lock.
  */
 page_t *page_alloc_pages(unsigned order, unsigned flags);
 void page_free_pages(page_t *pp, unsigned order);
 
-/* Free pages in all zones, from the free_area counts. */
+/* Free pages in all zones, from the free_area counts (each zone locked). */
 uint64_t page_free_count(void);
 /* Print free blocks per order per zone, in /proc/buddyinfo's layout. */
 void page_buddyinfo(void);
-/* Print where the pages went (kernel, page tables, free...), as ::memstat. */
+/*
+ * Print where the pages went (kernel, page tables, free...), as ::memstat:
+ * a walk of page_array without the zone locks, exact only while no other
+ * CPU allocates (the monitor runs with the others idle).
+ */
 void page_memstat(void);
 
 #endif /* PAGE_H */

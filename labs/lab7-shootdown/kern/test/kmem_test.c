@@ -440,7 +440,9 @@ KTEST(kmem, magazine_resize)
 		b[i] = kmem_cache_alloc(cp, KM_SLEEP);
 	for (int i = 0; i < 300; i++)
 		kmem_cache_free(cp, b[i]);
+	spin_lock(&cp->cache_depot_lock);
 	cp->cache_depot_contention = 3; /* as if three CPUs had waited */
+	spin_unlock(&cp->cache_depot_lock);
 	kmem_reap();
 	ASSERT_GT(cp->cache_magsize, before);
 	EXPECT_EQ(cp->cache_cpu[0].cc_magsize, cp->cache_magsize);

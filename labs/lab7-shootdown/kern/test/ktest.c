@@ -23,6 +23,7 @@
  *    order their first test was linked.
  */
 #include <cmdline.h>
+#include <cpuvar.h>
 #include <fmt.h>
 #include <kernel.h>
 #include <klabel.h>
@@ -30,6 +31,7 @@
 #include <ktest.h>
 #include <memmap.h>
 #include <platform.h>
+#include <spinlock.h>
 
 #define DEFAULT_TIMEOUT_S 10
 #define DEFAULT_SEED 0x5eedUL
@@ -173,6 +175,30 @@ static int suite_count(const bool *run)
 }
 
 /* Run one test; returns 1 if it passed, 0 if it failed, 2 if skipped. */
+/*
+ * A test that fails part-way (ASSERT_*, a caught trap) longjmps out of
+ * its body and may leave behind locks it held or an on_trap() region
+ * whose frame is gone. Either would break every later test, so each is
+ * a failure of this test, and is undone here.
+ */
+static void ktest_cleanup(void)
+{
+	struct cpu *c = curcpu();
+
+	if (c->cpu_onfault != NULL) {
+		ktest_fail(__FILE__, __LINE__,
+			   "the test left an on_trap() region armed");
+		c->cpu_onfault = NULL;
+	}
+	while (c->cpu_nlocks > 0) {
+		spinlock_t *lk = (spinlock_t *)c->cpu_locks[c->cpu_nlocks - 1];
+
+		ktest_fail(__FILE__, __LINE__, "the test left %s held",
+			   lk->sl_name);
+		spin_unlock(lk);
+	}
+}
+
 static int run_one(const struct ktest *t, int num)
 {
 	unsigned budget = t->timeout_s ? t->timeout_s : DEFAULT_TIMEOUT_S;
@@ -185,6 +211,7 @@ static int run_one(const struct ktest *t, int num)
 	if (setjmp(&cur.jmp) == 0)
 		t->fn();
 	wdt_disarm();
+	ktest_cleanup();
 	cur.test = NULL;
 	if (cur.skip_reason != NULL && cur.failures == 0) {
 		kprintf(INDENT "ok %d %s # SKIP %s\n", num, t->name,

@@ -45,6 +45,11 @@
  *    entry mapped (after a split: the whole large page), before anything
  *    it pointed to is freed.
  *
+ * 7. Locking. The walker takes no lock: whoever changes a hat keeps other
+ *    CPUs from changing it at the same time (hat.h says who that is), and
+ *    the ASSERTs check what the walk itself relies on. Table pages come
+ *    from hat_ptpage_alloc(), which any CPU may call at any time.
+ *
  * The environment (kenv.h) supplies kpm_va() to reach a table by its
  * physical address, and hat_ptpage_alloc()/hat_ptpage_free().
  */
@@ -63,11 +68,14 @@ static inline uint64_t level_size(const struct pt_mode *m, int l)
 static inline unsigned hati_index(const struct pt_mode *m, int l,
 				  uintptr_t va)
 {
+	ASSERT(l >= 0 && l < m->levels);
 	return (unsigned)(va >> m->lvl[l].shift) & (ENTRIES(m, l) - 1);
 }
 
+/* The table at pa, through the direct map; a table is one whole page. */
 static inline uint64_t *hati_table(uint64_t pa)
 {
+	ASSERT(pa != 0 && (pa & (PAGESIZE - 1)) == 0);
 	return kpm_va(pa);
 }
 
@@ -76,22 +84,34 @@ static inline int top_level(const struct hat *hat)
 	return hat->h_mode->levels - 1;
 }
 
+/*
+ * Can mode m translate va: inside its va_bits, and canonical (bits above
+ * va_bits copies of the top one) where the mode sign-extends? Pure.
+ */
 bool hat_va_valid(const struct pt_mode *m, uintptr_t va)
 {
-	uint64_t high = (uint64_t)va >> (m->va_bits - 1);
+	uint64_t high;
 
+	ASSERT(m->va_bits >= 32 && m->va_bits < 64); /* shifts stay defined */
+	high = (uint64_t)va >> (m->va_bits - 1);
 	if (!m->sign_extend)
 		return (uint64_t)va >> m->va_bits == 0;
 	return high == 0 || high == (~0ULL >> (m->va_bits - 1));
 }
 
+/*
+ * Set up *hat, not yet in use, as an empty hat in mode: a zeroed root
+ * table and h_ptpages 1. 0, or -ENOMEM with no root (h_root 0).
+ */
 int hat_init(struct hat *hat, const struct pt_mode *mode)
 {
+	ASSERT(mode->levels >= 3 && mode->levels <= PT_MAXLEVELS);
 	hat->h_mode = mode;
 	hat->h_ptpages = 0;
 	hat->h_root = hat_ptpage_alloc();
 	if (hat->h_root == 0)
 		return -ENOMEM;
+	ASSERT((hat->h_root & (PAGESIZE - 1)) == 0);
 	hat->h_ptpages = 1;
 	return 0;
 }
@@ -113,12 +133,19 @@ static const char *pte_bits(uint64_t pte, char *buf)
 	return buf;
 }
 
+/*
+ * Print the walk for va in hat, a line per level: index, entry, decoded
+ * flags; where it ends (not present, or the leaf and the pa). Reads the
+ * tables only; the caller keeps them from changing (the monitor, or a test
+ * on its own hat).
+ */
 void hat_ptwalk_print(struct hat *hat, uintptr_t va)
 {
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t table = hat->h_root;
 	char flags[16];
 
+	ASSERT(table != 0);
 	kprintf("ptwalk %#lx (%s, root %#lx); flags P W U T(pwt) C(pcd) "
 		"A D S(ps) G X(nx)\n", (unsigned long)va, m->name,
 		(unsigned long)table);
@@ -171,9 +198,12 @@ static int hati_split(struct hat *hat, uint64_t *ptep, int l, uintptr_t va)
 {
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t old = *ptep, base = pte_addr(old, l, m);
-	uint64_t sub = level_size(m, l - 1), pa = hat_ptpage_alloc();
+	uint64_t sub = level_size(m, l - 1), pa;
 	uint64_t *t;
 
+	ASSERT(l > 0 && m->lvl[l].large);
+	ASSERT(pte_present(old) && pte_is_leaf(l, old));
+	pa = hat_ptpage_alloc();
 	if (pa == 0)
 		return -ENOMEM;
 	t = hati_table(pa);
@@ -197,6 +227,8 @@ static uint64_t *hati_walk_create(struct hat *hat, uintptr_t va, int want,
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t *table = hati_table(hat->h_root);
 
+	ASSERT(want >= 0 && want < m->levels);
+	ASSERT(want == 0 || m->lvl[want].large);
 	for (int l = top_level(hat); l > want; l--) {
 		uint64_t *ptep = &table[hati_index(m, l, va)];
 
@@ -214,6 +246,7 @@ static uint64_t *hati_walk_create(struct hat *hat, uintptr_t va, int want,
 			if (*err != 0)
 				return NULL;
 		}
+		ASSERT(pte_present(*ptep) && !pte_is_leaf(l, *ptep));
 		table = hati_table(pte_addr(*ptep, l, m));
 	}
 	return &table[hati_index(m, want, va)];
@@ -225,9 +258,12 @@ static void hati_free_tree(struct hat *hat, uint64_t pa, int l)
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t *t = hati_table(pa);
 
+	ASSERT(l >= 0 && l < m->levels);
+	ASSERT(pa != hat->h_root || l == top_level(hat));
 	for (unsigned i = 0; l > 0 && i < ENTRIES(m, l); i++)
 		if (pte_present(t[i]) && !pte_is_leaf(l, t[i]))
 			hati_free_tree(hat, pte_addr(t[i], l, m), l - 1);
+	ASSERT(hat->h_ptpages > 0);
 	hat_ptpage_free(pa);
 	hat->h_ptpages--;
 }
@@ -241,6 +277,8 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 {
 	uint64_t old = *ptep;
 
+	ASSERT(leaf == 0 || (pte_present(leaf) && pte_is_leaf(l, leaf)));
+	ASSERT((va & (level_size(hat->h_mode, l) - 1)) == 0);
 	*ptep = leaf;
 	if (!pte_present(old))
 		return;
@@ -249,12 +287,19 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 		hati_free_tree(hat, pte_addr(old, l, hat->h_mode), l - 1);
 }
 
+/*
+ * Map the 4 KiB page at va to frame pfn with prot and flags, replacing
+ * what was there (a large page around va is split first). The caller
+ * serialises changes to hat (hat.h). 0; -EINVAL for a va the mode cannot
+ * map or not page-aligned; -ENOMEM if a table page cannot be had.
+ */
 int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 		unsigned flags)
 {
 	uint64_t *ptep;
 	int err = 0;
 
+	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, PAGESIZE))
 		return -EINVAL;
 	ptep = hati_walk_create(hat, va, 0, &err);
@@ -269,6 +314,7 @@ int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 static int hati_best_level(const struct pt_mode *m, uintptr_t va,
 			   uint64_t pa, uint64_t len)
 {
+	ASSERT(len >= PAGESIZE);
 	for (int l = m->levels - 1; l > 0; l--) {
 		uint64_t size = level_size(m, l);
 
@@ -279,12 +325,20 @@ static int hati_best_level(const struct pt_mode *m, uintptr_t va,
 	return 0;
 }
 
+/*
+ * Map [va, va + len) to the frames from pfn on, with the largest pages
+ * that va, the physical address and the length left allow; replaces what
+ * was there. The caller serialises changes to hat. 0; -EINVAL for a range
+ * that is empty, not page-aligned or not all mappable; -ENOMEM if a table
+ * page cannot be had (the pages before it are mapped).
+ */
 int hat_devload(struct hat *hat, uintptr_t va, size_t len, pfn_t pfn,
 		unsigned prot, unsigned flags)
 {
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t pa = pfn << PAGESHIFT;
 
+	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(m, va, len))
 		return -EINVAL;
 	while (len > 0) {
@@ -308,6 +362,7 @@ static uintptr_t hati_span_last(const struct pt_mode *m, int l, uintptr_t va,
 {
 	uintptr_t end = va | (level_size(m, l) - 1);
 
+	ASSERT(va <= last);
 	return end < last ? end : last;
 }
 
@@ -347,7 +402,9 @@ static int hati_range(struct hat *hat, uint64_t pa, int l, uintptr_t va,
 			    end - va == level_size(m, l) - 1;
 		int err = 0;
 
+		ASSERT(full || l > 0); /* a range covers whole 4 KiB pages */
 		if (pte_present(*ptep) && !(full && !whole(hat, ptep, l, va, prot))) {
+			ASSERT(l > 0); /* a page is never descended into */
 			if (pte_is_leaf(l, *ptep))
 				err = hati_split(hat, ptep, l, va);
 			if (err == 0)
@@ -359,6 +416,8 @@ static int hati_range(struct hat *hat, uint64_t pa, int l, uintptr_t va,
 							 pte_addr(*ptep, l, m))) {
 				uint64_t child = pte_addr(*ptep, l, m);
 
+				ASSERT(hat->h_ptpages > 1); /* the root stays */
+				ASSERT(!pte_is_leaf(l, *ptep)); /* a table */
 				*ptep = 0; /* clear, flush, then free */
 				hat_tlb_flush(hat, va & ~(level_size(m, l) - 1),
 					      level_size(m, l));
@@ -375,7 +434,7 @@ static int hati_range(struct hat *hat, uint64_t pa, int l, uintptr_t va,
 static bool hati_unload_whole(struct hat *hat, uint64_t *ptep, int l,
 			      uintptr_t va, int prot)
 {
-	(void)prot;
+	ASSERT(prot < 0);
 	hati_set_leaf(hat, ptep, l, va, 0);
 	return false;
 }
@@ -385,6 +444,8 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
 {
 	const struct pt_mode *m = hat->h_mode;
 
+	ASSERT(prot >= 0 && pte_present(*ptep));
+	ASSERT((va & (level_size(m, l) - 1)) == 0); /* flush it all */
 	if (!pte_is_leaf(l, *ptep))
 		return true; /* a whole subtree: change each leaf in it */
 	*ptep = pte_leaf(m, l, pte_addr(*ptep, l, m), (unsigned)prot,
@@ -393,27 +454,48 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
 	return false;
 }
 
+/*
+ * Unmap [va, va + len), splitting large pages it cuts through and freeing
+ * tables it empties (never the root); unmapped pages in the range are
+ * fine. The caller serialises changes to hat. 0; -EINVAL for a range as
+ * hat_devload refuses; -ENOMEM if a split finds no table page (the pages
+ * before it are unmapped).
+ */
 int hat_unload(struct hat *hat, uintptr_t va, size_t len)
 {
+	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
 	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
 			  -1, hati_unload_whole);
 }
 
+/*
+ * Give every mapped page in [va, va + len) the protection prot (PROT_*),
+ * keeping its frame and flags, splitting large pages the range cuts
+ * through. The caller serialises changes to hat. 0, -EINVAL or -ENOMEM as
+ * hat_unload.
+ */
 int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
 {
+	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
 	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
 			  (int)(prot & PROT_ALL), hati_chgprot_whole);
 }
 
+/*
+ * The translation of va in hat: fill *map (pa of va itself, page size,
+ * prot, flags, level) and return true, or return false if va is not
+ * mapped or not valid in the mode. Reads only; not against a writer.
+ */
 bool hat_probe(struct hat *hat, uintptr_t va, struct hat_mapping *map)
 {
 	const struct pt_mode *m = hat->h_mode;
 	uint64_t table = hat->h_root;
 
+	ASSERT(table != 0);
 	if (!hat_va_valid(m, va))
 		return false;
 	for (int l = top_level(hat); l >= 0; l--) {
@@ -434,6 +516,7 @@ bool hat_probe(struct hat *hat, uintptr_t va, struct hat_mapping *map)
 	return false;
 }
 
+/* The frame va translates to in hat, or PFN_INVALID; as hat_probe. */
 pfn_t hat_getpfnum(struct hat *hat, uintptr_t va)
 {
 	struct hat_mapping map;
@@ -441,9 +524,16 @@ pfn_t hat_getpfnum(struct hat *hat, uintptr_t va)
 	return hat_probe(hat, va, &map) ? map.pa >> PAGESHIFT : PFN_INVALID;
 }
 
+/*
+ * Free every table page of hat, the root too (not the pages it maps),
+ * leaving h_root 0: hat must be loaded on no CPU. A hat whose hat_init
+ * failed is fine. Panics if h_ptpages disagrees with the tables.
+ */
 void hat_free(struct hat *hat)
 {
 	if (hat->h_root != 0)
 		hati_free_tree(hat, hat->h_root, top_level(hat));
+	ASSERT(hat->h_ptpages == 0);
 	hat->h_root = 0;
 }
+

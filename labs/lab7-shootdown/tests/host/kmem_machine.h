@@ -28,10 +28,6 @@
 
 #define MACHINE_PAGES 16384u /* 64 MiB: 16 blocks of MAX_ORDER */
 
-struct cpu cpus[NCPU];
-int ncpus;
-__thread struct cpu *host_curcpu;
-
 page_t *page_array;
 uint64_t page_array_npages;
 zone_t zones[NZONES];
@@ -93,6 +89,8 @@ static inline int machine_init(int ncpu)
 	zones[ZONE_NORMAL] = (zone_t){ .z_name = "Normal",
 				       .z_end_pfn = MACHINE_PAGES,
 				       .z_present = MACHINE_PAGES };
+	for (int z = 0; z < NZONES; z++)
+		spin_init(&zones[z].z_lock, "zone_lock", LR_PAGE_ZONE);
 	for (uint64_t pfn = 0; pfn < MACHINE_PAGES; pfn++)
 		page_array[pfn].p_zone = ZONE_NORMAL;
 	for (uint64_t pfn = 0; pfn < MACHINE_PAGES; pfn += 1UL << MAX_ORDER) {

@@ -79,21 +79,28 @@ static void gdt_load(const uint64_t *gdt)
 	__asm__ volatile("ltr %w0" : : "r"(TSS_SEL));
 }
 
+/*
+ * Give CPU c (the one running this) its TSS, IST stacks and GDT, and point
+ * its GS.base at c. c->cpu_id must be set and below NCPU.
+ */
 void cpu_init_ap(struct cpu *c)
 {
 	int id = c->cpu_id;
 
+	ASSERT(id >= 0 && id < NCPU && c == &cpus[id]);
 	c->cpu_self = c;
-	memset(&c->cpu_tss, 0, sizeof(c->cpu_tss));
-	c->cpu_tss.rsp[0] = (uint64_t)(rsp0_stacks[id] + KSTACK_SIZE);
+	memset(&c->cpu_m.mcpu_tss, 0, sizeof(c->cpu_m.mcpu_tss));
+	c->cpu_m.mcpu_tss.rsp[0] = (uint64_t)(rsp0_stacks[id] + KSTACK_SIZE);
 	for (int i = 0; i < 3; i++)
-		c->cpu_tss.ist[i] = (uint64_t)(ist_stacks[id][i] + IST_STACK_SIZE);
-	c->cpu_tss.iomap_base = sizeof(c->cpu_tss); /* no I/O bitmap */
-	gdt_build(c->cpu_gdt, &c->cpu_tss);
-	gdt_load(c->cpu_gdt);
+		c->cpu_m.mcpu_tss.ist[i] = (uint64_t)(ist_stacks[id][i] + IST_STACK_SIZE);
+	c->cpu_m.mcpu_tss.iomap_base = sizeof(c->cpu_m.mcpu_tss); /* no I/O bitmap */
+	gdt_build(c->cpu_m.mcpu_gdt, &c->cpu_m.mcpu_tss);
+	gdt_load(c->cpu_m.mcpu_gdt);
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
+	wrmsr(MSR_KERNEL_GS_BASE, 0); /* the user's GS.base, for swapgs */
 }
 
+/* cpu_init_ap() for the boot CPU, cpus[0]. */
 void cpu_init(void)
 {
 	cpus[0].cpu_id = 0;

@@ -20,11 +20,14 @@
  *	+----------------+----------------+
  *
  * 2. Interrupt gates (type 0xE) clear RFLAGS.IF on entry; trap gates (0xF)
- *    leave it alone. Use an interrupt gate wherever an interrupt arriving
- *    before the handler has saved its state would do harm: every exception
- *    that reads state the next fault would overwrite (#PF's CR2), the
- *    aborts, and every hardware interrupt. Breakpoints and system calls are
- *    trap gates: nothing is lost if an interrupt comes in.
+ *    leave it alone. Every gate here is an interrupt gate, breakpoints
+ *    and system calls included, as in Linux. The reason is swapgs: from
+ *    ring 3, cmntrap runs a few instructions on the user's GS.base before
+ *    its swapgs. Through a trap gate, a timer interrupt could arrive in
+ *    that window; its frame says "from ring 0", so its cmntrap would not
+ *    swapgs, and the kernel would take the user's GS.base for its own.
+ *    With interrupts off until trap() decides otherwise, there is no
+ *    window. (It also keeps CR2 safe until trap() has read it.)
  *
  * 3. DPL is the most privileged ring that may raise the vector with an INT
  *    instruction. Hardware exceptions and interrupts ignore it. Only the
@@ -44,6 +47,11 @@ static struct gate_desc idt[NVECTORS] __attribute__((aligned(16)));
 /* The stubs made by tools/mkvectors.py. */
 extern const uint64_t vectors[NVECTORS];
 
+/*
+ * Encode a gate to handler through code selector sel, on IST stack ist
+ * (0: none, 1-7), of gate type type (GATE_INTR or GATE_TRAP), that INT
+ * may raise from rings dpl and below. Every field of *g is written.
+ */
 void idt_gate_encode(struct gate_desc *g, uint64_t handler, uint16_t sel,
 		     int ist, int type, int dpl)
 {
@@ -51,6 +59,7 @@ void idt_gate_encode(struct gate_desc *g, uint64_t handler, uint16_t sel,
 	memset(g, 0, sizeof(*g)); /* lab 1: encode the gate */
 }
 
+/* Fill all NVECTORS gates from vectors[] and load the IDT on this CPU. */
 void idt_init(void)
 {
 	/* Lab 1: fill all 256 gates (see the design notes above), then load. */
@@ -58,6 +67,7 @@ void idt_init(void)
 	idt_load();
 }
 
+/* Load the IDT (filled or not) on the running CPU: the APs call it too. */
 void idt_load(void)
 {
 	struct {
@@ -68,7 +78,9 @@ void idt_load(void)
 	__asm__ volatile("lidt %0" : : "m"(desc));
 }
 
+/* The gate of vector, for the tests and the monitor. */
 const struct gate_desc *idt_gate(int vector)
 {
+	ASSERT(vector >= 0 && vector < NVECTORS);
 	return &idt[vector];
 }

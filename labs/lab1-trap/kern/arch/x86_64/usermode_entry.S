@@ -1,6 +1,7 @@
 /*
  * usermode_entry.S — usermode_enter(rp): load every register from a
- * struct regs and iretq to the context it describes (ring 3, for the tests).
+ * struct regs and iretq to the context it describes (ring 3, for the
+ * tests), with swapgs first so that ring 3 runs on the user's GS.base.
  *
  * This is the same restore sequence as trap_return in entry.S, kept apart
  * on purpose: entry.S is lab 1's student file, and the ring-3 tests must
@@ -27,4 +28,5 @@ usermode_enter:
 	popq %rbx
 	popq %rax
 	addq $16, %rsp
+	swapgs				/* rp's CS is always ring 3 here */
 	iretq

@@ -48,6 +48,7 @@ static volatile uint64_t ticks;
 
 static uint32_t lapic_read(unsigned reg)
 {
+	ASSERT(lapic != NULL && reg % 16 == 0 && reg < PAGESIZE);
 	return lapic[reg / 4];
 }
 
@@ -111,16 +112,23 @@ static void pic_disable(void)
 	outb(PIC2 + 1, 0xff);
 }
 
+/*
+ * Boot CPU, once: mask the legacy PICs, map and enable this CPU's local
+ * APIC, and calibrate its timer against the PIT.
+ */
 void lapic_init(void)
 {
+	ASSERT(lapic == NULL);
 	pic_disable();
 	lapic = kpm_map_mmio(LAPIC_PA);
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_SVR, SVR_ENABLE | T_SPURIOUS);
 	lapic_calibrate();
+	ASSERT(timer_hz > 0);
 	kprintf("lapic: timer %lu Hz after /16\n", timer_hz);
 }
 
+/* On an AP, after lapic_init() ran on the boot CPU: enable its APIC. */
 void lapic_init_ap(void)
 {
 	lapic_write(LAPIC_TPR, 0);
@@ -128,37 +136,48 @@ void lapic_init_ap(void)
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | T_LAPIC_TIMER);
 }
 
+/* This CPU's local APIC ID. */
 uint32_t lapic_id(void)
 {
 	return lapic_read(LAPIC_ID) >> 24;
 }
 
+/*
+ * Send the IPI described by icr_low to the CPU with APIC ID apicid, and
+ * wait until the APIC has sent it (not until the target took it).
+ */
 void lapic_ipi(uint32_t apicid, uint32_t icr_low)
 {
+	ASSERT(apicid <= 0xff); /* xAPIC: 8-bit destination */
 	lapic_write(LAPIC_ICR_HIGH, apicid << 24);
 	lapic_write(LAPIC_ICR_LOW, icr_low);
 	while (lapic_read(LAPIC_ICR_LOW) & ICR_PENDING)
 		__asm__ volatile("pause");
 }
 
+/* Interrupt this CPU hz times a second on T_LAPIC_TIMER (hz > 0). */
 void lapic_timer_start(unsigned hz)
 {
+	ASSERT(hz > 0 && timer_hz / hz > 0);
 	lapic_write(LAPIC_TIMER_DIV, DIV_BY_16);
 	lapic_write(LAPIC_LVT_TIMER, LVT_PERIODIC | T_LAPIC_TIMER);
 	lapic_write(LAPIC_TIMER_INIT, (uint32_t)(timer_hz / hz));
 }
 
+/* Mask this CPU's timer and stop its count. */
 void lapic_timer_stop(void)
 {
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | T_LAPIC_TIMER);
 	lapic_write(LAPIC_TIMER_INIT, 0);
 }
 
+/* Count one timer interrupt (trap() calls it, interrupts off). */
 void lapic_tick(void)
 {
 	ticks++;
 }
 
+/* End of interrupt: let the APIC deliver the next one of this priority. */
 void lapic_eoi(void)
 {
 	lapic_write(LAPIC_EOI, 0);

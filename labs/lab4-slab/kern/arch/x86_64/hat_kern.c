@@ -31,80 +31,136 @@
 #include <pte.h>
 #include <x86.h>
 
-/*
- * Past this many pages, one CR3 reload is cheaper than one invlpg each:
- * an invlpg costs about 100 ns, so 33 of them cost about what the refills
- * after a full flush do (Linux's tlb_single_page_flush_ceiling is 33).
- */
-#define FLUSH_CEILING 33
-
 struct hat kernel_hat;
 bool kernel_hat_active;
-static long fail_after = -1; /* fault injection for the tests */
-static uint64_t ptpages_live;
+
+/*
+ * From lab 4 on every CPU may allocate and free table pages at once, so
+ * these two change only by atomic read-modify-writes, never a plain ++:
+ * enough for one word each. A lock here would need a rank below the zone
+ * lock's, which page_alloc_pages() takes inside.
+ */
+static long fail_after = -1;  /* fault injection for the tests */
+static uint64_t ptpages_live; /* handed out, not given back */
 
 extern char __rodata_start[], __data_start[];
 
+/* Should this allocation fail? Counts fail_after down, atomically. */
+static bool ptpage_injected_failure(void)
+{
+	long n = __atomic_load_n(&fail_after, __ATOMIC_RELAXED);
+
+	do {
+		if (n <= 0)
+			return n == 0;
+	} while (!__atomic_compare_exchange_n(&fail_after, &n, n - 1, false,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return false;
+}
+
+/* Could pa be a page-table page: a whole page of RAM? */
+static bool ptpage_ok(uint64_t pa)
+{
+	return pa != 0 && (pa & (PAGESIZE - 1)) == 0 && pa < memmap_ram_end();
+}
+
+/* A page from whichever allocator serves memory now: its pa, or 0. */
+static uint64_t ptpage_take(void)
+{
+	if (page_ready) {
+		page_t *pp = page_alloc_pages(0, PG_PTABLE);
+
+		ASSERT(pp == NULL || pp->p_order == 0);
+		return pp != NULL ? page_pfn(pp) << PAGESHIFT : 0;
+	}
+	return bootalloc_page();
+}
+
+/*
+ * A zeroed page for a page table: its physical address, or 0 when memory
+ * runs out or a test injected a failure. Any CPU, any time, with no lock
+ * held that ranks at or above LR_PAGE_ZONE (the buddy allocator takes a
+ * zone lock).
+ */
 uint64_t hat_ptpage_alloc(void)
 {
 	uint64_t pa;
 
-	if (fail_after == 0)
+	if (ptpage_injected_failure())
 		return 0;
-	if (fail_after > 0)
-		fail_after--;
-	if (page_ready) {
-		page_t *pp = page_alloc_pages(0, PG_PTABLE);
-
-		pa = pp != NULL ? page_pfn(pp) << PAGESHIFT : 0;
-	} else {
-		pa = bootalloc_page();
-	}
+	pa = ptpage_take();
 	if (pa == 0)
 		return 0;
+	ASSERT(ptpage_ok(pa));
 	memset(kpm_va(pa), 0, PAGESIZE);
-	ptpages_live++;
+	__atomic_add_fetch(&ptpages_live, 1, __ATOMIC_RELAXED);
 	return pa;
 }
 
+/*
+ * Give back a page-table page hat_ptpage_alloc() handed out, no longer
+ * reachable from any table (and flushed). Panics on a pa that is not a
+ * page, on a page that is no page table, and when more pages come back
+ * than went out.
+ */
 void hat_ptpage_free(uint64_t pa)
 {
-	ptpages_live--;
+	uint64_t was = __atomic_fetch_sub(&ptpages_live, 1, __ATOMIC_RELAXED);
+
+	ASSERT(was > 0);
+	ASSERT(ptpage_ok(pa));
 	if (page_ready) {
-		page_free_pages(pfn_to_page(pa >> PAGESHIFT), 0);
+		page_t *pp = pfn_to_page(pa >> PAGESHIFT);
+
+		/* PG_BOOT: a table of the kernel hat, built before page_init */
+		ASSERT(pp->p_owner == PG_OWNER(PG_PTABLE) ||
+		       pp->p_owner == PG_OWNER(PG_BOOT));
+		page_free_pages(pp, 0);
 		return;
 	}
 	bootalloc_free(pa);
 }
 
+/* Page-table pages handed out and not given back, in every hat. */
 uint64_t hat_ptpages_live(void)
 {
-	return ptpages_live;
+	return __atomic_load_n(&ptpages_live, __ATOMIC_RELAXED);
 }
 
+/*
+ * Tests: let the next `after` hat_ptpage_alloc() calls (on any CPU)
+ * succeed and fail every one after them; -1 turns failures off.
+ */
 void hat_ptpage_inject_failure(long after)
 {
-	fail_after = after;
+	ASSERT(after >= -1);
+	__atomic_store_n(&fail_after, after, __ATOMIC_RELAXED);
 }
 
+/*
+ * Make the TLB forget [va, va + len) (page-aligned) after hat's entries
+ * for it changed, if hat is the one in this CPU's CR3; before anything
+ * they pointed to is freed. This CPU only: lab 7 reaches the others.
+ */
 void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len)
 {
+	ASSERT(hat->h_root != 0 && len > 0);
 	if ((read_cr3() & PTE_ADDR) != hat->h_root)
 		return; /* not loaded: nothing cached */
-	if (len / PAGESIZE > FLUSH_CEILING) {
-		write_cr3(read_cr3());
-		return;
-	}
-	for (size_t off = 0; off < len; off += PAGESIZE)
-		__asm__ volatile("invlpg (%0)" : : "r"(va + off) : "memory");
+	hat_flush_local(va, len);
 }
 
-/* Map [start, end) of the kernel image at its link address with prot. */
+/*
+ * Map [start, end) of the kernel image at its link address with prot.
+ * kernel.ld starts each part on a page of its own, or W^X would not hold.
+ */
 static int map_image(const char *start, const char *end, unsigned prot)
 {
 	uint64_t pa = kimage_pa(start);
 	size_t len = ROUNDUP((uint64_t)(end - start), PAGESIZE);
 
+	ASSERT((pa & (PAGESIZE - 1)) == 0 && end > start);
 	return hat_devload(&kernel_hat, (uintptr_t)start, len,
 			   pa >> PAGESHIFT, prot, 0);
 }
@@ -128,20 +184,24 @@ static int map_direct(void)
 	return 0;
 }
 
+/* The device pages kpm_map_mmio() recorded, uncached, 4 KiB each. */
 static int map_devices(void)
 {
 	for (int i = 0; i < kpm_mmio_count; i++) {
 		uint64_t pa = kpm_mmio[i];
-		int err = hat_devload(&kernel_hat, KPM_BASE + pa, PAGESIZE,
-				      pa >> PAGESHIFT, PROT_READ | PROT_WRITE,
-				      HAT_NOCACHE);
+		int err;
 
+		ASSERT((pa & (PAGESIZE - 1)) == 0);
+		err = hat_devload(&kernel_hat, KPM_BASE + pa, PAGESIZE,
+				  pa >> PAGESHIFT, PROT_READ | PROT_WRITE,
+				  HAT_NOCACHE);
 		if (err != 0)
 			return err;
 	}
 	return 0;
 }
 
+/* Everything the kernel hat maps: the image (W^X), RAM, devices. */
 static int map_kernel(void)
 {
 	int err;
@@ -156,10 +216,18 @@ static int map_kernel(void)
 	return map_devices();
 }
 
+/*
+ * Build the kernel hat and load it in this CPU's CR3 (the boot CPU, once,
+ * before any other CPU runs; the APs load it as they start). If the HAT
+ * cannot (lab 2's stubs, or no memory), say so and stay on the boot
+ * tables, kernel_hat_active false.
+ */
 void hat_kern_init(void)
 {
-	int err = hat_init(&kernel_hat, &pt_mode_4level);
+	int err;
 
+	ASSERT(!kernel_hat_active);
+	err = hat_init(&kernel_hat, &pt_mode_4level);
 	if (err == 0)
 		err = map_kernel();
 	if (err != 0) {
@@ -168,6 +236,7 @@ void hat_kern_init(void)
 		hat_free(&kernel_hat);
 		return;
 	}
+	ASSERT((kernel_hat.h_root & ~PTE_ADDR) == 0); /* no CR3 flag bits */
 	write_cr3(kernel_hat.h_root);
 	kernel_hat_active = true;
 	kprintf("hat: kernel page tables: %lu table pages, W^X\n",

@@ -45,7 +45,10 @@ static const struct sdt_header *acpi_find(const struct rsdp *r,
 	bool x = r->revision >= 2 && r->xsdt != 0;
 	const struct sdt_header *root = kpm_va(x ? r->xsdt : r->rsdt);
 	size_t width = x ? 8 : 4;
-	size_t n = (root->length - sizeof(*root)) / width;
+	size_t n;
+
+	ASSERT(root->length >= sizeof(*root));
+	n = (root->length - sizeof(*root)) / width;
 	const uint8_t *entries = (const uint8_t *)(root + 1);
 
 	for (size_t i = 0; i < n; i++) {
@@ -60,6 +63,11 @@ static const struct sdt_header *acpi_find(const struct rsdp *r,
 	return NULL;
 }
 
+/*
+ * Boot CPU, once, before any AP starts: fill cpus[] and ncpus from the
+ * MADT's enabled local APICs. Panics if the RSDP, the MADT or every CPU
+ * is missing.
+ */
 void acpi_init(uint64_t rsdp_pa)
 {
 	const struct rsdp *r = kpm_va(rsdp_pa);
@@ -82,8 +90,9 @@ void acpi_init(uint64_t rsdp_pa)
 			continue;
 		memcpy(&flags, p + 4, 4);
 		if ((flags & MADT_LAPIC_ENABLED) && ncpus < NCPU) {
+			ASSERT(!cpus[ncpus].cpu_online || ncpus == 0);
 			cpus[ncpus].cpu_id = ncpus;
-			cpus[ncpus].cpu_apicid = p[3];
+			cpus[ncpus].cpu_m.mcpu_apicid = p[3];
 			ncpus++;
 		}
 	}

@@ -13,6 +13,7 @@
 #include <kstring.h>
 #include <lapic.h>
 #include <smp.h>
+#include <spinlock.h>
 #include <trap.h>
 #include <x86.h>
 #include <hat.h>
@@ -36,7 +37,9 @@ static NORETURN void ap_entry(void)
 {
 	struct cpu *c = ap_starting;
 
+	ASSERT(c != NULL && c != &cpus[0] && !c->cpu_online);
 	cpu_init_ap(c);
+	ASSERT(curcpu() == c);
 	idt_load();
 	if (kernel_hat_active)
 		write_cr3(kernel_hat.h_root);
@@ -51,29 +54,39 @@ static void tramp_set(char *param, uint64_t value)
 {
 	uint64_t off = (uint64_t)(param - ap_trampoline);
 
+	ASSERT(param >= ap_trampoline && param + 8 <= ap_trampoline_end);
 	*(volatile uint64_t *)kpm_va(TRAMPOLINE_PA + off) = value;
 }
 
 static void ap_start(struct cpu *c)
 {
+	ASSERT(c->cpu_id > 0 && c->cpu_id < ncpus && c == &cpus[c->cpu_id]);
+	ASSERT(!c->cpu_online);
 	ap_starting = c;
 	tramp_set(tramp_stack, (uint64_t)(ap_stacks[c->cpu_id] + KSTACK_SIZE));
-	lapic_ipi(c->cpu_apicid, ICR_INIT);
+	lapic_ipi(c->cpu_m.mcpu_apicid, ICR_INIT);
 	for (int i = 0; i < 2; i++)
-		lapic_ipi(c->cpu_apicid, ICR_STARTUP | (TRAMPOLINE_PA >> 12));
+		lapic_ipi(c->cpu_m.mcpu_apicid, ICR_STARTUP | (TRAMPOLINE_PA >> 12));
 	for (uint64_t spins = 0; !c->cpu_online; spins++) {
 		if (spins == START_SPINS)
 			panic("smp_start_aps: cpu%d (APIC ID %u) did not start",
-			      c->cpu_id, c->cpu_apicid);
+			      c->cpu_id, c->cpu_m.mcpu_apicid);
 		__asm__ volatile("pause");
 	}
 }
 
+/*
+ * Boot CPU only, once, after acpi_init() and lapic_init(): start every AP
+ * in cpus[1..ncpus-1] and wait for each; panics on one that never starts.
+ */
 void smp_start_aps(void)
 {
 	size_t len = (size_t)(ap_trampoline_end - ap_trampoline);
 
-	cpus[0].cpu_apicid = lapic_id();
+	ASSERT(curcpu() == &cpus[0]);
+	ASSERT(ncpus >= 1 && ncpus <= NCPU);
+	ASSERT(len <= PAGESIZE); /* one page below 1 MiB holds it */
+	cpus[0].cpu_m.mcpu_apicid = lapic_id();
 	cpus[0].cpu_online = 1;
 	memcpy(kpm_va(TRAMPOLINE_PA), ap_trampoline, len);
 	tramp_set(tramp_cr3, kimage_pa(boot_pml4));
@@ -84,6 +97,7 @@ void smp_start_aps(void)
 	kprintf("smp: %d CPUs online\n", smp_online());
 }
 
+/* How many CPUs have come online, this one included. */
 int smp_online(void)
 {
 	int n = 0;
@@ -93,8 +107,10 @@ int smp_online(void)
 	return n;
 }
 
+/* A fixed IPI to one CPU; vector must be an interrupt vector (>= 32). */
 void ipi_send(uint32_t apicid, int vector)
 {
+	ASSERT(vector >= T_FIRST_INTR && vector < NVECTORS);
 	lapic_ipi(apicid, (uint32_t)vector);
 }
 
@@ -104,25 +120,35 @@ static void smp_work(struct regs *rp)
 
 	(void)rp;
 	if (c->cpu_work_state == WORK_POSTED) {
+		ASSERT(c->cpu_work != NULL);
 		c->cpu_work(c->cpu_work_arg);
+		ASSERT(spin_nheld() == 0); /* work must drop what it took */
 		__atomic_store_n(&c->cpu_work_state, WORK_DONE,
 				 __ATOMIC_RELEASE);
 	}
 	lapic_eoi();
 }
 
+/*
+ * Tests only, boot CPU only, holding no spinlock (fn may take any lock):
+ * run fn(arg) on every online CPU at once and return when all are done.
+ */
 void ktest_on_each_cpu(void (*fn)(void *), void *arg)
 {
+	ASSERT(fn != NULL);
+	ASSERT(curcpu() == &cpus[0]);
+	ASSERT(spin_nheld() == 0);
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 
 		if (!c->cpu_online)
 			continue;
+		ASSERT(c->cpu_work_state == WORK_IDLE);
 		c->cpu_work = fn;
 		c->cpu_work_arg = arg;
 		__atomic_store_n(&c->cpu_work_state, WORK_POSTED,
 				 __ATOMIC_RELEASE);
-		ipi_send(c->cpu_apicid, T_SMP_WORK);
+		ipi_send(c->cpu_m.mcpu_apicid, T_SMP_WORK);
 	}
 	fn(arg);
 	for (int i = 1; i < ncpus; i++) {

@@ -56,12 +56,14 @@ static void usermode_syscall(struct regs *rp)
 	}
 	um.res->snapshot = *rp;
 	um.res->snapshots++;
+	um.res->kgsbase = rdmsr(MSR_GS_BASE);
 	/* Scribble on every register: trap's way out must restore them. */
 	__asm__ volatile("" : : : "rax", "rbx", "rcx", "rdx", "rsi", "rdi",
 			 "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15");
 }
 
-bool usertrap(struct regs *rp, uint64_t cr2)
+/* Any ring-3 trap trap() did not resolve ends the run. */
+static bool usermode_usertrap(struct regs *rp, uint64_t cr2)
 {
 	if (um.res == NULL)
 		return false;
@@ -70,16 +72,26 @@ bool usertrap(struct regs *rp, uint64_t cr2)
 	return true;
 }
 
+/*
+ * Run len bytes of position-independent code in ring 3 until it ends the
+ * run (usermode.h). Panics if the code does not fit in a page. Returns
+ * on this CPU with the kernel's GS.base, interrupts as they were.
+ */
 void usermode_run(const void *code, size_t len, struct usermode_result *res)
 {
+	struct cpu *c = curcpu();
+
 	if (len > sizeof(user_code))
 		panic("usermode_run: %zu bytes of code", len);
 	memset(res, 0, sizeof(*res));
 	memset(user_code, 0xf4, sizeof(user_code)); /* hlt (#GP) past the end */
 	memcpy(user_code, code, len);
+	*(uint64_t *)user_stack = USER_GS_MAGIC;
 	testmap_map(USER_CODE_VA, kimage_pa(user_code), TM_U);
 	testmap_map(USER_STACK_VA, kimage_pa(user_stack), TM_U | TM_W | TM_NX);
 	intr_register(T_SYSCALL, usermode_syscall);
+	usertrap_register(usermode_usertrap);
+	wrmsr(MSR_KERNEL_GS_BASE, USER_GS_BASE); /* the user's, until swapgs */
 	um.res = res;
 	um.rflags = read_rflags();
 	if (setjmp(&um.jmp) == 0) {
@@ -91,12 +103,21 @@ void usermode_run(const void *code, size_t len, struct usermode_result *res)
 		entry_regs.r_ss = UDS_SEL;
 		usermode_enter(&entry_regs);
 	}
+	/*
+	 * A trap path that swaps GS in one direction only leaves the
+	 * user's GS.base here: put the kernel's back, so one bug fails
+	 * trap.user_gs_swapped alone and not every test after it.
+	 */
+	wrmsr(MSR_GS_BASE, (uint64_t)c);
+	wrmsr(MSR_KERNEL_GS_BASE, 0);
+	usertrap_register(NULL);
 	intr_register(T_SYSCALL, NULL);
 	testmap_unmap(USER_CODE_VA);
 	testmap_unmap(USER_STACK_VA);
 }
 
+/* TSS.rsp0 of this CPU: where a trap from ring 3 lands. */
 uint64_t usermode_kstack_top(void)
 {
-	return curcpu()->cpu_tss.rsp[0];
+	return curcpu()->cpu_m.mcpu_tss.rsp[0];
 }

@@ -1,0 +1,56 @@
+/*
+ * cpuvar.h — struct cpu: what each CPU keeps for itself.
+ *
+ * %gs points at the running CPU's struct cpu, whose first word points at
+ * itself, so curcpu() is one load (curcpu.h). The boot CPU is cpus[0];
+ * lab 4 starts the others (smp.h). The machine-dependent part is cpu_m
+ * (machcpu.h), as in illumos.
+ *
+ * Locking: a CPU's own fields are touched only by that CPU, with
+ * interrupts off or from code that interrupts cannot reenter, so they need
+ * no lock. The exceptions are named at the field.
+ */
+#ifndef CPUVAR_H
+#define CPUVAR_H
+
+#include <machcpu.h>
+#include <stdint.h>
+
+#define NCPU 16
+#define CPU_MAXLOCKS 16 /* spinlocks one CPU may hold at once */
+
+struct on_trap_data;
+struct spinlock;
+
+struct cpu {
+	struct cpu *cpu_self;      /* %gs:0; set once at start */
+	int cpu_id;                /* index in cpus[]; set once */
+	volatile int cpu_online;   /* set by the CPU itself once it runs */
+	/* The innermost armed on_trap() region of this CPU, or NULL (trap.h). */
+	struct on_trap_data *cpu_onfault;
+	/*
+	 * The spinlocks this CPU holds, oldest first, for the lock-order
+	 * checker (spinlock.h). Only this CPU reads or writes them.
+	 */
+	const struct spinlock *cpu_locks[CPU_MAXLOCKS];
+	int cpu_nlocks;
+	/*
+	 * ktest_on_each_cpu() (lab 4): work posted to this CPU and its state.
+	 * The poster writes cpu_work and cpu_work_arg, then cpu_work_state
+	 * (WORK_POSTED); the CPU runs the work and writes WORK_DONE. The
+	 * state word orders them (smp.c).
+	 */
+	void (*cpu_work)(void *arg);
+	void *cpu_work_arg;
+	volatile int cpu_work_state;
+	struct machcpu cpu_m;      /* the x86-64 part */
+};
+
+extern struct cpu cpus[NCPU];
+extern int ncpus; /* CPUs known (1 until lab 4 reads the MADT) */
+
+/* curcpu(): the running CPU's struct cpu (a header of its own, so that
+ * the host tests can put theirs first on the include path). */
+#include <curcpu.h>
+
+#endif /* CPUVAR_H */
