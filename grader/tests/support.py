@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shutil
 import subprocess
+import time
 import unittest
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from vmgrade.qemu import Boot, Machine
 from vmgrade.spec import QemuConfig
@@ -22,6 +24,32 @@ needs_qemu = unittest.skipUnless(
     HAVE_QEMU, "needs qemu-system-x86_64 and binutils (scripts/deps.sh)")
 needs_make = unittest.skipUnless(
     HAVE_QEMU and shutil.which("make"), "needs make, QEMU and binutils")
+
+
+def run_forked(fn: Callable[[Any], object], arg: Any,
+               seconds: float) -> float | None:
+    """fn(arg) in a forked child; how long it took, or None if it was still
+    running after `seconds` (then the child is killed). A regex that
+    backtracks holds the GIL, so only another process can time it out."""
+    ctx = multiprocessing.get_context("fork")
+    got, put = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        t0 = time.perf_counter()
+        fn(arg)
+        put.send(time.perf_counter() - t0)
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    proc.join(seconds)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        return None
+    if proc.exitcode != 0 or not got.poll():
+        raise AssertionError(f"{fn.__name__} failed in the child "
+                             f"(exit {proc.exitcode})")
+    return float(got.recv())
 
 
 def log_text(name: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unittest
 
-from tests.support import LOGS, log_text
+from tests.support import LOGS, log_text, run_forked
 from vmgrade import ktap
 
 
@@ -176,6 +176,66 @@ class Crashes(unittest.TestCase):
         lines = log.results["t.x"].lines
         self.assertEqual(len(lines), ktap.MAX_TEST_LINES + 1)
         self.assertIn("4800 more lines", lines[-1])
+
+
+MB = 1 << 20
+# Lines that made a regex backtrack, or the parser's state grow, with the
+# length of the input: each is about 1.5 MB of a log.
+ADVERSARIAL = {
+    "directive": "ok 1 a" + " " * (3 * MB // 2) + "b",
+    "directive_hashes": "ok 1 a" + "# \t" * (MB // 2) + "b",
+    "run": "x # RUN t.a" + " " * (3 * MB // 2) + "b",
+    "glued_result": "ok 1" + "1" * (3 * MB // 2),
+    "glued_not_ok": "not ok 1" * (MB // 5),
+    "backtrace": "panic[cpu0]: x\n" + "[<" + "f" * (3 * MB // 2) + ">]" +
+                 " " * 1000 + "?",
+    "header": "KTAP version 1" + " " * (3 * MB // 2) + "x",
+    "nesting": "".join(" " * (i % 64) + "KTAP version 1\n1..1\n"
+                       for i in range(MB // 40)) + "ok 1 x\n" * 20000,
+    "flat_headers": "KTAP version 1\n1..1\n" * (MB // 20) +
+                    "ok 1 x\n" * 20000,
+    "subtests": "KTAP version 1\n" + "".join(
+        f"# Subtest: s{i}\n1..1\nok 1 t\n" for i in range(MB // 25)),
+    "tabs": "\t" * (3 * MB // 2) + "ok 1 x",
+    # Lines under the length cap: the patterns themselves must be linear.
+    "directives_capped": ("ok 1 a" + " " * 4000 + "b\n") * 400,
+    "runs_capped": ("x # RUN t.a" + " " * 4000 + "b\n") * 400,
+    "glued_capped": ("ok 1" + "1" * 4000 + "\n") * 400,
+}
+
+
+class Linear(unittest.TestCase):
+    """The parser takes time in proportion to the log, whatever it holds."""
+
+    BOUND_S = 3.0       # each case takes well under 0.5 s on a loaded machine
+
+    def test_adversarial_lines_parse_in_linear_time(self) -> None:
+        # Bug: "ok 1 a" + 1.5 MB of spaces + "b" made the directive regex
+        # backtrack quadratically: the grader hung on one line of output.
+        for name, text in ADVERSARIAL.items():
+            with self.subTest(case=name):
+                seconds = run_forked(ktap.parse, text, self.BOUND_S)
+                self.assertIsNotNone(seconds, f"{name}: parsing took more "
+                                     f"than {self.BOUND_S} s")
+
+    def test_a_long_line_is_cut_with_a_marker(self) -> None:
+        # Bug: a megabyte line kept whole in diagnostics and reports.
+        line = "# " + "y" * (3 * MB)
+        log = ktap.parse("KTAP version 1\n1..1\n# Subtest: t\n1..1\n"
+                         f"# RUN t.x\n{line}\nnot ok 1 x\n")
+        kept = log.results["t.x"].lines[0]
+        self.assertLess(len(kept), ktap.MAX_LINE + 100)
+        self.assertIn("more characters cut", kept)
+
+    def test_a_long_directive_line_still_reads(self) -> None:
+        # Bug: the linear directive split disagrees with the old one.
+        for rest, want in (("x # SKIP  why not", ("x", "SKIP", "why not")),
+                           ("x#todo", ("x", "TODO", "")),
+                           ("x # skipped # XFAIL y", ("x # skipped", "XFAIL",
+                                                     "y")),
+                           ("x # SKIPPY", ("x # SKIPPY", None, "")),
+                           ("  x  ", ("x", None, ""))):
+            self.assertEqual(ktap._split_directive(rest), want, rest)
 
 
 if __name__ == "__main__":
