@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shutil
 import subprocess
 import time
@@ -50,6 +51,43 @@ def run_forked(fn: Callable[[Any], object], arg: Any,
         raise AssertionError(f"{fn.__name__} failed in the child "
                              f"(exit {proc.exitcode})")
     return float(got.recv())
+
+
+NOBODY = 65534
+
+
+def call_unprivileged(fn: Callable[..., object],
+                      *args: Any) -> tuple[str, str]:
+    """fn(*args) as a user other than root, who cannot read a mode-000
+    file: ("", "") if it returned, else the exception's type name and
+    message. As root, it runs in a forked child that becomes nobody."""
+    if os.geteuid() != 0:
+        return _outcome(fn, *args)
+    ctx = multiprocessing.get_context("fork")
+    got, put = ctx.Pipe(duplex=False)
+
+    def child() -> None:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+        put.send(_outcome(fn, *args))
+
+    proc = ctx.Process(target=child, daemon=True)
+    proc.start()
+    proc.join(30)
+    if not got.poll():
+        raise AssertionError(f"{fn.__name__} sent nothing back "
+                             f"(exit {proc.exitcode})")
+    kind, message = got.recv()
+    return str(kind), str(message)
+
+
+def _outcome(fn: Callable[..., object], *args: Any) -> tuple[str, str]:
+    try:
+        fn(*args)
+    except Exception as e:      # the caller judges which ones are right
+        return type(e).__name__, str(e)
+    return "", ""
 
 
 def log_text(name: str) -> str:

@@ -14,6 +14,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
+from tests.support import call_unprivileged, run_forked
 from vmgrade import GraderError, handin, submission
 from vmgrade.spec import Lab
 from vmgrade.submission import Rejected
@@ -163,6 +164,120 @@ class RejectsArchives(Base):
             submission.read(self.tmp / "nothing.tar.gz", FILES)
 
 
+def raw_header(name: str, kind: bytes, size: int) -> bytes:
+    """One 512-byte header claiming `size` bytes of data (base-256 when it
+    does not fit in octal, as GNU tar writes it), with no data after it."""
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.size = size
+    return info.tobuf(tarfile.GNU_FORMAT)
+
+
+def padded(data: bytes) -> bytes:
+    return data + b"\0" * (-len(data) % 512)
+
+
+def long_name(name: bytes) -> bytes:
+    """A GNU 'L' header and its data: the next member's name."""
+    return raw_header("././@LongLink", tarfile.GNUTYPE_LONGNAME,
+                      len(name) + 1) + padded(name + b"\0")
+
+
+def pax(records: bytes, kind: bytes = tarfile.XHDTYPE) -> bytes:
+    return raw_header("pax", kind, len(records)) + padded(records)
+
+
+def pax_record(key: str, value: bytes) -> bytes:
+    body = f" {key}=".encode() + value + b"\n"
+    n = len(body) + 1
+    while len(str(n)) + len(body) != n:
+        n += 1
+    return str(n).encode() + body
+
+
+class HostileHeaders(Base):
+    """Headers built to exhaust memory, the stack or time: each is refused
+    in one line, quickly, before its claims are believed."""
+
+    def test_a_long_name_header_claiming_a_terabyte(self) -> None:
+        # Bug: tarfile read the 1 TiB the 'L' header claimed: MemoryError.
+        data = gzip.compress(raw_header("././@LongLink",
+                                        tarfile.GNUTYPE_LONGNAME, 1 << 40))
+        self.assertLess(len(data), 200)
+        self.rejects(data, "name longer than")
+
+    def test_thousands_of_chained_long_name_headers(self) -> None:
+        # Bug: each 'L' header recursed into the next: RecursionError.
+        chain = long_name(b"x") * 5000
+        data = gzip.compress(chain + padded(GOOD["answers-lab3.txt"]))
+        self.rejects(data, "extended headers in a row")
+
+    def test_a_pax_header_claiming_a_terabyte(self) -> None:
+        self.rejects(gzip.compress(raw_header("pax", tarfile.XHDTYPE,
+                                              1 << 40)), "extended header")
+
+    def test_a_member_claiming_a_terabyte(self) -> None:
+        self.rejects(gzip.compress(raw_header("answers-lab3.txt",
+                                              tarfile.REGTYPE, 1 << 40)),
+                     "more than 64 MiB")
+
+    def test_a_very_long_member_name(self) -> None:
+        name = b"d/" * 2000 + b"f"
+        self.rejects(gzip.compress(long_name(name) +
+                                   raw_header("x", tarfile.REGTYPE, 0)),
+                     "name longer than")
+        data = gzip.compress(pax(pax_record("path", name)) +
+                             raw_header("x", tarfile.REGTYPE, 0))
+        self.rejects(data, "name longer than")
+
+    def test_a_pax_header_of_digits_is_refused_in_linear_time(self) -> None:
+        # Bug: Python 3.11's tarfile searches a pax header for
+        # "\d+ hdrcharset=" from every digit: 60 KB of digits took minutes.
+        data = gzip.compress(pax(pax_record("comment", b"7" * 60000)) +
+                             raw_header("x", tarfile.REGTYPE, 0))
+        path = self.write(data)
+        seconds = run_forked(lambda p: self.assertRaises(
+            Rejected, submission.read, p, FILES), path, 5.0)
+        self.assertIsNotNone(seconds, "reading took more than 5 s")
+
+    def test_a_malformed_pax_header(self) -> None:
+        for records in (b"9 path=x", b"99 path=x\n", b"3 a\n",
+                        b"x path=y\n"):
+            with self.subTest(records=records):
+                self.rejects(gzip.compress(pax(records) + raw_header(
+                    "x", tarfile.REGTYPE, 0)), "pax header")
+
+    def test_a_sparse_member(self) -> None:
+        self.rejects(gzip.compress(raw_header(
+            "answers-lab3.txt", tarfile.GNUTYPE_SPARSE, 10)), "sparse")
+        self.rejects(gzip.compress(pax(pax_record(
+            "GNU.sparse.map", b"0,10")) + raw_header(
+                "answers-lab3.txt", tarfile.REGTYPE, 0)), "sparse")
+
+    def test_a_gzip_bomb_stops_at_the_limit(self) -> None:
+        # Bug: decompressing everything before checking any size.
+        zeros = io.BytesIO()
+        with gzip.GzipFile(fileobj=zeros, mode="wb", compresslevel=1) as gz:
+            block = b"\0" * (1 << 20)
+            for _ in range((submission.MAX_STREAM >> 20) + 2):
+                gz.write(block)
+        self.rejects(zeros.getvalue(), "unpacks to more than")
+
+    def test_a_zip_archive(self) -> None:
+        self.rejects(b"PK\x03\x04" + bytes(100), "a zip archive",
+                     name="s.zip")
+
+    def test_pax_headers_from_bsdtar_are_accepted(self) -> None:
+        # What macOS tar writes: a pax header of xattrs before each file.
+        xattrs = pax_record("LIBARCHIVE.xattr.com.apple.provenance",
+                            b"AQAAAAAAAAA=") + pax_record("mtime",
+                                                          b"1700000000.5")
+        members = b"".join(pax(xattrs) + info.tobuf(tarfile.USTAR_FORMAT) +
+                           padded(data) for info, data in good_members())
+        data = gzip.compress(members + b"\0" * 1024)
+        self.assertEqual(submission.read(self.write(data), FILES), GOOD)
+
+
 class RejectsDirectories(Base):
     def make(self) -> Path:
         root = self.tmp / "d"
@@ -192,6 +307,56 @@ class RejectsDirectories(Base):
         root = self.make()
         os.mkfifo(root / "pipe")
         self.rejects_dir(root, "pipe", "not a regular file")
+
+    def unreadable(self, path: Path, root: Path) -> tuple[str, str]:
+        """Read root as a user who cannot read path (made mode 000)."""
+        for d in [self.tmp, *path.relative_to(self.tmp).parents]:
+            (self.tmp / d).chmod(0o755)
+        path.chmod(0)
+        return call_unprivileged(submission.read, root, FILES)
+
+    def test_a_file_the_grader_may_not_read(self) -> None:
+        # Bug: a mode-000 file, graded by a user who is not root, raised
+        # PermissionError out of the grader: a traceback.
+        root = self.make()
+        kind, message = self.unreadable(root / "kern/mm/buddy.c", root)
+        self.assertEqual(kind, "Rejected", message)
+        self.assertIn("kern/mm/buddy.c: cannot be read (Permission denied)",
+                      message)
+
+    def test_a_directory_the_grader_may_not_list(self) -> None:
+        # Bug: os.walk skipped an unreadable directory without a word, so
+        # its files were reported missing.
+        root = self.make()
+        kind, message = self.unreadable(root / "kern/mm", root)
+        self.assertEqual(kind, "Rejected", message)
+        self.assertIn("kern/mm: cannot be read", message)
+
+    def test_an_unreadable_archive_is_not_called_corrupt(self) -> None:
+        path = self.write(handin.tarball("h", GOOD))
+        kind, message = self.unreadable(path, path)
+        self.assertEqual(kind, "Rejected", message)
+        self.assertIn("cannot be read (Permission denied)", message)
+
+    def test_a_fifo_named_like_a_student_file(self) -> None:
+        # Bug: a fifo where a file should be blocks the reader forever.
+        root = self.make()
+        (root / "kern/mm/buddy.c").unlink()
+        os.mkfifo(root / "kern/mm/buddy.c")
+        self.rejects_dir(root, "kern/mm/buddy.c", "not a regular file")
+
+    def test_directories_nested_thousands_deep(self) -> None:
+        # Bug: a recursive walk hits the recursion limit.
+        root = self.make()
+        chain = [root / "d"]
+        for _ in range(1200):       # pathlib and os.makedirs recurse too
+            chain[-1].mkdir()
+            chain.append(chain[-1] / "d")
+        try:
+            self.rejects_dir(root, "more than 1000")
+        finally:
+            for d in reversed(chain[:-1]):
+                d.rmdir()
 
     def test_extra_file_in_a_directory(self) -> None:
         root = self.make()
