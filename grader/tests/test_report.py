@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import shlex
 import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tests.support import fake_boot
-from vmgrade import report
+from vmgrade import report, safetext
 from vmgrade.build import BuildResult
 from vmgrade.job import Grade
 from vmgrade.run import Crash, TestRun
@@ -86,7 +88,9 @@ class Table(unittest.TestCase):
 
     def test_repro_for_solutions_names_lab_and_sol(self) -> None:
         # Bug: a rerun of the reference builds the wrong level.
-        run, gdb = report.repro(grade(sol=0), "trap.bad", None)
+        cmds = report.repro(grade(sol=0), "trap.bad", None)
+        assert cmds is not None
+        run, gdb = cmds
         self.assertEqual(run, "make qemu LAB=1 SOL=0 KTEST=trap.bad SEED=7")
         self.assertTrue(gdb.startswith("make qemu-gdb LAB=1 SOL=0"))
 
@@ -184,6 +188,91 @@ class Machine(unittest.TestCase):
             self.assertEqual(json.loads(path.read_text()), {"a": 1})
             self.assertEqual(sorted(p.name for p in path.parent.iterdir()),
                              ["r.json"])
+
+
+# Every character a serial line or a file name can bring: C0 and C1
+# controls, DEL, ESC sequences, a byte smuggled by surrogateescape, the
+# XML-forbidden U+FFFE/U+FFFF and a bidirectional override.
+HOSTILE = ("".join(map(chr, range(256))) + "\x1b[2J\x1b]0;pwned\x07"
+           "\udce9\ufffe\uffff\u202e" + "\r\n")
+
+
+def hostile_grade() -> Grade:
+    g = grade()
+    for t in g.score.tests:
+        t.lines = [HOSTILE, f"# {HOSTILE}"]
+        t.reason = HOSTILE
+        if t.crash is not None:
+            t.crash = Crash("qemu-error", f"panic[cpu0]: {HOSTILE}",
+                            [HOSTILE] * 3, HOSTILE)
+    g.score.tests[-1].name = f"trap.{HOSTILE}"     # the unexpected one
+    g.build.tail = [HOSTILE]
+    return g
+
+
+class Hostile(unittest.TestCase):
+    """What the kernel or a hand-in prints is shown, never obeyed."""
+
+    def assert_inert(self, text: str, where: str) -> None:
+        bad = sorted({c for c in text if safetext.UNSAFE.match(c)})
+        self.assertEqual(bad, [], f"{where} carries control characters")
+
+    def test_control_bytes_never_reach_the_terminal(self) -> None:
+        # Bug: ESC sequences from the serial log reached the instructor's
+        # terminal (clear the screen, retitle the window, hide lines).
+        text = report.table(hostile_grade(), report.Style(verbose=True))
+        self.assert_inert(text, "the table")
+        self.assertIn("\\x1b[2J", text)
+        self.assertIn("\\xe9", text)      # the smuggled byte, visible
+        coloured = report.table(hostile_grade(), report.Style(color=True))
+        self.assertEqual(re.sub(r"\x1b\[[0-9]+m", "", coloured).count("\x1b"),
+                         0, "an ESC other than our colours")
+
+    def test_junit_is_well_formed_whatever_the_log_holds(self) -> None:
+        # Bug: control characters made junit.xml unparseable.
+        for g in (hostile_grade(), grade(built=False)):
+            g.build.tail = [HOSTILE]
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "junit.xml"
+                report.write_text(path, report.to_junit([g]))
+                root = ET.parse(path).getroot()
+            self.assertEqual(root.tag, "testsuites")
+            texts = " ".join((e.text or "") + " ".join(e.attrib.values())
+                             for e in root.iter())
+            self.assertIn("\\x1b[2J", texts)
+
+    def test_json_and_gradescope_files_are_inert(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, data in (("r.json", report.to_json(hostile_grade())),
+                               ("gs.json", report.to_gradescope(
+                                   hostile_grade())),
+                               ("err.json", report.gradescope_error(
+                                   HOSTILE))):
+                path = Path(tmp) / name
+                report.write_json(path, data)
+                raw = path.read_bytes().decode("utf-8")
+                self.assert_inert(json.loads(raw).__repr__(), name)
+                self.assertNotIn("\\u001b", raw, name)
+                self.assertNotIn("\\udce9", raw, name)
+
+    def test_rerun_lines_are_quoted_or_refused(self) -> None:
+        # Bug: a test name from the kernel was pasted into the rerun
+        # command, so copying it ran "$(touch x)" or "; rm ...".
+        g = grade()
+        for name in ("trap.x;touch${IFS}pwned", "$(touch x).a", "a.b c",
+                     "trap.\x1b[2J", "a.b\n"):
+            g.score.tests[-1].name = name
+            text = report.table(g, report.Style())
+            self.assertNotIn(f"KTEST={name}", text)
+            self.assertIn("no rerun command", text, name)
+            self.assertEqual(report.to_json(g)["tests"][-1]["repro"], [])
+        cmds = report.repro(g, "trap.bad", Path("/tmp/my tree; rm -rf"))
+        assert cmds is not None
+        run, gdb = cmds
+        self.assertTrue(run.startswith(
+            "make -C '/tmp/my tree; rm -rf' qemu KTEST=trap.bad SEED=7"), run)
+        self.assertEqual(shlex.split(gdb)[:3],
+                         ["make", "-C", "/tmp/my tree; rm -rf"])
 
 
 class Several(unittest.TestCase):

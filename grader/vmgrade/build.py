@@ -33,6 +33,7 @@ class BuildResult:
     tail: list[str]             # the last TAIL_LINES lines of make's output
     seconds: float
     outdir: Path
+    reason: str = ""            # one line, when a grader limit stopped it
 
     def remove(self) -> None:
         """Delete the build's private output directory."""

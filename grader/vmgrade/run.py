@@ -26,6 +26,7 @@ from typing import Callable, Protocol
 
 from . import ktap
 from .qemu import Boot, kernel_cmdline
+from .safetext import clip
 from .spec import TestSpec
 
 EXCERPT_LINES = 30
@@ -152,8 +153,11 @@ def _crash(boot: Boot, log: ktap.KtapLog, outcome: str) -> Crash:
 
 
 def excerpt(text: str, n: int = EXCERPT_LINES) -> list[str]:
-    """The last n lines of a log (none for an empty log)."""
-    return text.rstrip("\n").split("\n")[-n:] if text.strip() else []
+    """The last n lines of a log (none for an empty log), each cut to
+    safetext.MAX_LINE characters."""
+    if not text.strip():
+        return []
+    return [clip(ln) for ln in text.rstrip("\n").rsplit("\n", n)[-n:]]
 
 
 def _crash_rest(result: RunResult, expected: list[str], boot: Boot,
