@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gzip
 import io
 import json
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
 import unittest
 from pathlib import Path
@@ -21,7 +23,7 @@ from unittest import mock
 
 from tests.support import (GRADER, STUDENT_FILES, fake_solutions, fake_tree,
                            needs_make)
-from vmgrade import cli, handin, qemu
+from vmgrade import ToolMissing, batch, cli, handin, job, qemu
 from vmgrade.spec import Lab
 
 SCRIPT = GRADER / "grade"
@@ -29,10 +31,17 @@ SCRIPT = GRADER / "grade"
 
 def call(fn: Callable[[list[str], Path], int],
          *argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
+    """Run an entry point with streams that encode as a real terminal's
+    do: stdout strict UTF-8, stderr with backslash escapes."""
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8",
+                           errors="backslashreplace")
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = fn(list(argv), SCRIPT)
-    return status, out.getvalue(), err.getvalue()
+    out.flush()
+    err.flush()
+    return (status, out.buffer.getvalue().decode("utf-8"),  # type: ignore
+            err.buffer.getvalue().decode("utf-8"))          # type: ignore
 
 
 class Base(unittest.TestCase):
@@ -192,6 +201,166 @@ class Submissions(Base):
         self.assertEqual(rows["carol"]["status"], "graded")
         self.assertEqual(sorted(p.name for p in jdir.iterdir()),
                          ["alice.json", "bob.json", "carol.json"])
+
+
+def latin1(name: bytes) -> str:
+    """A file name that is not UTF-8, as Python sees it."""
+    return os.fsdecode(name)
+
+
+def tar_with_member(name: str, data: bytes = b"x") -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) \
+            as tf:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+@needs_make
+class HostileBatch(Base):
+    """A batch writes one row per entry, whatever the entries are called
+    or hold, and stops only when nothing at all can be graded."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.tree = fake_tree(self.tmp / "t")
+        self.subs = self.tmp / "subs"
+        self.subs.mkdir()
+
+    def batch(self, *extra: str) -> tuple[int, str, str]:
+        return self.grade("--tree", str(self.tree), "--submissions",
+                          str(self.subs), "--csv", str(self.tmp / "out.csv"),
+                          "--json-dir", str(self.tmp / "json"), *extra)
+
+    def rows(self) -> dict[str, dict[str, str]]:
+        raw = (self.tmp / "out.csv").read_bytes().decode("utf-8")
+        return {r["student"]: r for r in csv.DictReader(io.StringIO(raw))}
+
+    def test_names_that_are_not_utf8_get_rows(self) -> None:
+        # Bug: a Latin-1 file name made the CSV writer raise
+        # UnicodeEncodeError: exit 1, the CSV cut at that row, no JSON.
+        dora = self.subs / "dora"
+        (dora / "kern").mkdir(parents=True)
+        (dora / "answers-lab1.txt").write_text("d\n")
+        (dora / "kern" / "demo.c").write_text("int d;\n")
+        (dora / latin1(b"caf\xe9.c")).write_text("x")
+        (self.subs / "eve.tar.gz").write_bytes(
+            tar_with_member(latin1(b"kern/\xff\x1b[2J.c")))
+        (self.subs / latin1(b"jos\xe9.tar.gz")).write_bytes(b"junk")
+        status, out, err = self.batch()
+        self.assertEqual(status, 0, err)
+        rows = self.rows()
+        self.assertEqual(sorted(rows), ["dora", "eve", "jos\\xe9"])
+        self.assertIn("unexpected file caf\\xe9.c", rows["dora"]["detail"])
+        self.assertIn("kern/\\xff\\x1b[2J.c", rows["eve"]["detail"])
+        self.assertNotIn("\x1b", out + err)
+        self.assertEqual(sorted(p.name for p in (self.tmp / "json").iterdir()),
+                         ["dora.json", "eve.json", "jos\\xe9.json"])
+        self.assertEqual(len(out.splitlines()), 3)
+
+    def test_every_entry_gets_a_row(self) -> None:
+        # Bug: a .zip hand-in (and anything else not .tar.gz, .tgz, .tar
+        # or a directory) was left out of the CSV without a word.
+        (self.subs / "alice.zip").write_bytes(b"PK\x03\x04" + bytes(60))
+        (self.subs / "bob.txt").write_text("my answers")
+        os.mkfifo(self.subs / "carol.tar.gz")
+        (self.subs / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+        status, _, err = self.batch()
+        self.assertEqual(status, 0, err)
+        rows = self.rows()
+        self.assertEqual(sorted(rows), [".DS_Store", "alice.zip", "bob.txt",
+                                        "carol"])
+        self.assertTrue(all(r["status"] == "rejected" for r in rows.values()))
+        self.assertIn("zip archive is not accepted", rows["alice.zip"]["detail"])
+        self.assertIn("not a file or a directory", rows["carol"]["detail"])
+
+    def test_a_cell_never_starts_a_formula(self) -> None:
+        # Bug: a member named "=HYPERLINK(...)" became a live formula in
+        # the spreadsheet the instructor opens.
+        (self.subs / "=cmd.tar.gz").write_bytes(
+            tar_with_member("=HYPERLINK(1)"))
+        self.batch()
+        rows = self.rows()
+        self.assertEqual(sorted(rows), ["'=cmd"])
+        self.assertTrue(rows["'=cmd"]["detail"].startswith("unexpected"))
+
+    def test_missing_qemu_stops_the_batch_before_anything_is_graded(self) -> None:
+        # Bug: with no QEMU every student was scored "rejected", as if it
+        # were their fault.
+        (self.subs / "a.tar.gz").write_bytes(b"x")
+        which = shutil.which
+        gone = lambda n, *a, **k: None if n == qemu.QEMU else which(n, *a, **k)
+        with mock.patch("shutil.which", gone), \
+                mock.patch.object(batch, "grade_submission") as graded:
+            status, _, err = self.batch()
+        self.one_error_line(status, err)
+        self.assertIn("qemu-system-x86", err)
+        self.assertEqual(graded.call_count, 0)
+        self.assertFalse((self.tmp / "out.csv").exists())
+
+    def test_qemu_vanishing_mid_batch_stops_it(self) -> None:
+        for n in "abc":
+            (self.subs / f"{n}.tar.gz").write_bytes(b"x")
+        with mock.patch.object(batch, "grade_submission", side_effect=
+                               ToolMissing("qemu-system-x86_64 not found: "
+                                           "install qemu-system-x86")) as g:
+            status, _, err = self.batch("-j", "1")
+        self.one_error_line(status, err)
+        self.assertEqual(g.call_count, 1)
+
+
+class HostileSubmission(Base):
+    """One submission that cannot be graded: one line, exit 2, and the
+    Gradescope file still says why."""
+
+    def grade_one(self, path: Path, *patches: object
+                  ) -> tuple[int, str, dict[str, object]]:
+        tree = fake_tree(self.tmp / "t")
+        gs = self.tmp / "results.json"
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(mock.patch.object(cli, "check_tools",
+                                                  lambda: None))
+            for p in patches:
+                stack.enter_context(p)      # type: ignore[arg-type]
+            status, _, err = self.grade("--tree", str(tree), "--submission",
+                                        str(path), "--gradescope", str(gs))
+        self.one_error_line(status, err)
+        return status, err, json.loads(gs.read_text())
+
+    def test_a_terabyte_long_name_is_one_line(self) -> None:
+        info = tarfile.TarInfo("././@LongLink")
+        info.type, info.size = tarfile.GNUTYPE_LONGNAME, 1 << 40
+        path = self.tmp / "s.tar.gz"
+        path.write_bytes(gzip.compress(info.tobuf(tarfile.GNU_FORMAT)))
+        _, err, gs = self.grade_one(path)
+        self.assertIn("name longer than", err)
+        self.assertIn("name longer than", str(gs["output"]))
+
+    def test_an_internal_error_is_one_line_too(self) -> None:
+        # Bug: anything unforeseen was a traceback and no results.json.
+        path = self.tmp / "s.tar.gz"
+        path.write_bytes(b"x")
+        _, err, gs = self.grade_one(path, mock.patch.object(
+            batch.submission, "read", side_effect=MemoryError()))
+        self.assertIn("internal error", err)
+        self.assertIn("could not be graded", str(gs["output"]))
+
+    def test_missing_qemu_names_the_package_and_builds_nothing(self) -> None:
+        tree = fake_tree(self.tmp / "t")
+        sub = self.tmp / "s.tar.gz"
+        sub.write_bytes(handin.tarball("lab1-demo-handin", {
+            "answers-lab1.txt": b"a\n", "kern/demo.c": b"int d;\n"}))
+        which = shutil.which
+        gone = lambda n, *a, **k: None if n == qemu.QEMU else which(n, *a, **k)
+        with mock.patch("shutil.which", gone), mock.patch.object(
+                cli.build, "check_tools", lambda: None), mock.patch.object(
+                job.buildmod, "build", side_effect=AssertionError("built")):
+            status, _, err = self.grade("--tree", str(tree), "--submission",
+                                        str(sub))
+        self.one_error_line(status, err)
+        self.assertIn("install the Debian package qemu-system-x86", err)
 
 
 GENLABS = """#!{python}

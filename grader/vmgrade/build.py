@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import GraderError
+from . import ToolMissing
 
 TAIL_LINES = 40
 MAKE_ENV_DROP = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
@@ -43,10 +43,10 @@ class BuildResult:
 def check_tools() -> None:
     """Fail with one line if make or a C compiler is missing."""
     if shutil.which("make") is None:
-        raise GraderError("make not found: install the Debian package make "
+        raise ToolMissing("make not found: install the Debian package make "
                           "(or run scripts/deps.sh)")
     if shutil.which("gcc") is None and shutil.which("clang") is None:
-        raise GraderError("gcc not found: install the Debian package gcc "
+        raise ToolMissing("gcc not found: install the Debian package gcc "
                           "(or run scripts/deps.sh)")
 
 

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import GraderError, build, qemu
+from . import GraderError, ToolMissing, build, qemu
 from . import spec as specmod
 from .cli import ArgParser, guarded
 from .spec import Spec
@@ -159,10 +159,10 @@ def broken_line(text: str) -> str | None:
 # ----------------------------------------------------------- the tools
 
 def find_gdb() -> str:
-    """The gdb binary, or a one-line GraderError telling how to get it."""
+    """The gdb binary, or a one-line ToolMissing telling how to get it."""
     path = shutil.which(GDB)
     if path is None:
-        raise GraderError("gdb not found: install the Debian package gdb "
+        raise ToolMissing("gdb not found: install the Debian package gdb "
                           "(or run scripts/deps.sh)")
     return path
 

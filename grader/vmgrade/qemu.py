@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import GraderError
+from . import GraderError, ToolMissing
 from .spec import QemuConfig
 
 QEMU = "qemu-system-x86_64"
@@ -85,10 +85,10 @@ class Boot:
 
 
 def find_qemu() -> str:
-    """The QEMU binary, or a one-line GraderError telling how to get it."""
+    """The QEMU binary, or a one-line ToolMissing telling how to get it."""
     path = shutil.which(QEMU)
     if path is None:
-        raise GraderError(f"{QEMU} not found: install the Debian package "
+        raise ToolMissing(f"{QEMU} not found: install the Debian package "
                           "qemu-system-x86 (or run scripts/deps.sh)")
     return path
 
