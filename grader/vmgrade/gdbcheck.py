@@ -22,6 +22,8 @@ For each walkthrough whose lab is in labs.json, gdbcheck
            -x tools/gdb/vmlab.py -ex 'file KERNEL'
            -ex 'target remote 127.0.0.1:PORT' -x labN-NAME.gdb
   4. checks the patterns, then kills and reaps QEMU (on every path).
+QEMU runs under the limits of a graded boot (qemu.qemu_limits) and gdb
+under GDB_LIMITS (limits.py), each in a process group of its own.
 A walkthrough fails if a pattern is missing (gdbcheck names it and shows what
 gdb printed), if one of its commands failed (gdb stops a batch script at the
 first error), if a helper raised a Python exception, or if the wall-clock
@@ -46,7 +48,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import GraderError, ToolMissing, build, qemu
+from . import GraderError, ToolMissing, build, limits, qemu
+from .limits import Limits
 from . import spec as specmod
 from .cli import ArgParser, guarded
 from .spec import Spec
@@ -65,6 +68,9 @@ PORT_TRIES = 3
 POLL_S = 0.02
 SHOWN_TAIL_LINES = 20
 OUTPUT_CAP = 1 << 20            # bytes read of each log: a runaway loop
+# gdb with the helpers and lab 7's kernel runs in 256 MiB of address space.
+GDB_LIMITS = Limits(memory_bytes=2 << 30, cpu_s=int(WALL_S) * 2,
+                    file_bytes=64 << 20, wall_s=WALL_S)
 
 
 @dataclass(frozen=True)
@@ -229,22 +235,23 @@ def _run_with_a_port(setup: Setup, walk: Walkthrough, kernel: Path,
                                      cmdline, port)
         outcome = _session(setup, argv, gdb_argv(
             setup.gdb, setup.helpers, kernel.resolve(), port,
-            walk.script.resolve()), tmp)
+            walk.script.resolve()), tmp, qemu.qemu_limits(machine))
         if outcome != "port":
             return outcome
     return "QEMU could not bind a gdb port"
 
 
 def _session(setup: Setup, qemu_argv: list[str], gdb_argv_: list[str],
-             tmp: Path) -> str:
+             tmp: Path, qemu_lim: Limits) -> str:
     """Run QEMU and gdb side by side; '' when gdb ended by itself, 'port'
     when QEMU could not listen, else what went wrong."""
     with open(tmp / "serial.log", "wb") as serial, \
             open(tmp / "qemu.stderr", "wb") as qerr:
-        vm = _start(qemu_argv, tmp, serial, qerr)
+        vm = _start(qemu_argv, tmp, serial, qerr, qemu_lim)
         try:
             with open(tmp / "gdb.out", "wb") as gout:
-                dbg = _start(gdb_argv_, tmp, gout, subprocess.STDOUT)
+                dbg = _start(gdb_argv_, tmp, gout, subprocess.STDOUT,
+                             GDB_LIMITS)
                 try:
                     return _wait(dbg, vm, tmp, setup.wall_s)
                 finally:
@@ -254,12 +261,9 @@ def _session(setup: Setup, qemu_argv: list[str], gdb_argv_: list[str],
 
 
 def _start(argv: list[str], cwd: Path, stdout: IO[bytes],
-           stderr: IO[bytes] | int) -> subprocess.Popen[bytes]:
-    try:
-        return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=stdout, stderr=stderr)
-    except OSError as e:
-        raise GraderError(f"cannot run {argv[0]}: {e.strerror}") from None
+           stderr: IO[bytes] | int, lim: Limits) -> subprocess.Popen[bytes]:
+    return limits.start(argv, lim, cwd=cwd, stdin=subprocess.DEVNULL,
+                        stdout=stdout, stderr=stderr)
 
 
 def _wait(dbg: subprocess.Popen[bytes], vm: subprocess.Popen[bytes],

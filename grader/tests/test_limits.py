@@ -1,0 +1,152 @@
+"""Limits on what the grader starts: a build that never ends, fills the disk,
+eats memory or CPU is stopped and scored as a build failure with the reason;
+QEMU runs under its own limits.
+
+Each test names the hole it would catch. The builds are tiny fake Makefiles
+under small limits, so they take a second or two.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import unittest
+from pathlib import Path
+from unittest import mock
+
+from tests.support import assemble, machine, needs_qemu
+from vmgrade import build, limits, qemu
+from vmgrade.limits import Limits
+
+SMALL = Limits(memory_bytes=256 << 20, cpu_s=2, file_bytes=1 << 20,
+               wall_s=20)
+needs_make = unittest.skipUnless(shutil.which("make") and shutil.which("gcc"),
+                                 "needs make and gcc")
+
+
+@needs_make
+class Build(unittest.TestCase):
+    def setUp(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="vmlab-test-limits-"))
+
+    def tearDown(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def build(self, recipe: str, lim: Limits = SMALL) -> build.BuildResult:
+        """make kernel with one recipe line, under lim."""
+        (self.tmp / "Makefile").write_text(f"kernel:\n\t{recipe}\n")
+        made = build.build(self.tmp, {}, 1, lim)
+        self.addCleanup(made.remove)
+        return made
+
+    def test_a_build_that_never_ends_is_stopped_with_its_children(self) -> None:
+        # Bug: the build had no time limit at all.
+        t0 = time.monotonic()
+        made = self.build("@echo $$$$ > $(O)/pid; exec sleep 1000",
+                          Limits(256 << 20, 60, 1 << 20, wall_s=1))
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertFalse(made.ok)
+        self.assertIn("wall-clock limit of 1 s", made.reason)
+        pid = int((made.outdir / "pid").read_text())
+        self.assertFalse(_alive(pid), "the sleep outlived the build")
+
+    def test_a_compiler_reading_its_own_output_does_not_hang(self) -> None:
+        # Bug: `#include "/proc/self/fd/1"` made the compiler read make's
+        # output pipe, which nobody would ever close: the grader hung.
+        t0 = time.monotonic()
+        made = self.build(r"""@printf '#include "/proc/self/fd/1"\n' > """
+                          "$(O)/x.c; gcc -E $(O)/x.c -o $(O)/x.i; exit 1")
+        self.assertLess(time.monotonic() - t0, 10)
+        self.assertFalse(made.ok)
+        self.assertEqual(made.reason, "")
+
+    def test_a_build_writing_a_huge_file_is_stopped(self) -> None:
+        made = self.build("head -c 10M /dev/zero > $(O)/big")
+        self.assertFalse(made.ok)
+        self.assertIn("file of more than 1 MiB", made.reason)
+        self.assertLessEqual((made.outdir / "big").stat().st_size, 1 << 20)
+
+    def test_a_build_eating_memory_is_stopped(self) -> None:
+        made = self.build("dd if=/dev/zero of=/dev/null bs=400M count=1")
+        self.assertFalse(made.ok)
+        self.assertIn("ran out of memory", made.reason)
+
+    def test_a_build_eating_cpu_is_stopped(self) -> None:
+        made = self.build("@while :; do :; done",
+                          Limits(256 << 20, 1, 1 << 20, wall_s=20))
+        self.assertFalse(made.ok)
+        self.assertIn("more than 1 s of CPU", made.reason)
+
+    def test_the_limits_reach_every_process_of_the_build(self) -> None:
+        made = self.build("@ulimit -v; ulimit -t; ulimit -f; exit 1")
+        shown = [ln for ln in made.tail if ln.isdigit()]
+        self.assertEqual(shown, [str(SMALL.memory_bytes >> 10),
+                                         str(SMALL.cpu_s),
+                                         str(SMALL.file_bytes // 512)])
+
+    def test_the_reason_is_one_line_in_the_report(self) -> None:
+        made = self.build("@while :; do :; done",
+                          Limits(256 << 20, 1, 1 << 20, wall_s=20))
+        self.assertNotIn("\n", made.reason)
+        self.assertTrue(made.tail, "make's own output is kept too")
+
+
+class Stop(unittest.TestCase):
+    def test_stop_ends_the_whole_process_group(self) -> None:
+        proc = limits.start(["sh", "-c", "sleep 1000 & echo $!; wait"],
+                            SMALL, stdout=-1)
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        limits.stop(proc)
+        proc.stdout.close()
+        self.assertFalse(_alive(child))
+
+    def test_a_program_that_is_not_there(self) -> None:
+        with self.assertRaises(limits.GraderError):
+            limits.start(["/nonexistent/qemu"], SMALL)
+
+
+@needs_qemu
+class Qemu(unittest.TestCase):
+    def test_a_boot_runs_under_qemu_limits(self) -> None:
+        # Bug: QEMU ran with no memory, CPU or file-size limit: a grader
+        # that died left it running forever.
+        tmp = Path(tempfile.mkdtemp(prefix="vmlab-test-limits-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        kernel = assemble("good", tmp)
+        m = machine(wall_backstop_s=30, output_cap_bytes=1 << 20)
+        seen: list[Limits] = []
+        real = limits.start
+
+        def spy(argv: list[str], lim: Limits, **kw: object) -> object:
+            seen.append(lim)
+            return real(argv, lim, **kw)        # type: ignore[arg-type]
+
+        with mock.patch.object(qemu.limits, "start", spy):
+            boot = qemu.run_boot(m, kernel, "")
+        self.assertEqual(boot.outcome, "finished")
+        self.assertEqual(seen, [qemu.qemu_limits(m)])
+        lim = seen[0]
+        self.assertEqual(lim.memory_bytes, (64 << 20) + qemu.QEMU_AS_BASE)
+        self.assertGreater(lim.file_bytes, m.qemu.output_cap_bytes)
+        self.assertGreaterEqual(lim.cpu_s, m.qemu.wall_backstop_s)
+
+
+def _alive(pid: int) -> bool:
+    """Is pid still a live process (not a zombie), after up to 2 s?"""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().split(") ", 1)[1].startswith("Z"):
+                    return False
+        except OSError:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+if __name__ == "__main__":
+    unittest.main()
