@@ -24,11 +24,15 @@
  *    blamed through the "# RUN" line printed just before it started.
  *
  * 4. Reporting. Suites are KTAP subtests of the top-level report, in the
- *    order their first test was linked.
+ *    order their first test was linked. The report's structure (headers,
+ *    plans, "# RUN", results) goes through kreport(), so a graded boot
+ *    also sends it, signed, on the result channel (kchan.c); diagnostics
+ *    go to the console only.
  */
 #include <cmdline.h>
 #include <cpuvar.h>
 #include <fmt.h>
+#include <kchan.h>
 #include <kernel.h>
 #include <klabel.h>
 #include <kstring.h>
@@ -232,7 +236,7 @@ static int run_one(const struct ktest *t, int num)
 	cur.test = t;
 	cur.failures = 0;
 	cur.skip_reason = NULL;
-	kprintf(INDENT "# RUN %s.%s\n", t->suite, t->name);
+	kreport(INDENT "# RUN %s.%s\n", t->suite, t->name);
 	wdt_arm(budget);
 	if (setjmp(&cur.jmp) == 0)
 		t->fn();
@@ -240,11 +244,11 @@ static int run_one(const struct ktest *t, int num)
 	ktest_cleanup();
 	cur.test = NULL;
 	if (cur.skip_reason != NULL && cur.failures == 0) {
-		kprintf(INDENT "ok %d %s # SKIP %s\n", num, t->name,
+		kreport(INDENT "ok %d %s # SKIP %s\n", num, t->name,
 			cur.skip_reason);
 		return 2;
 	}
-	kprintf(INDENT "%s %d %s\n", cur.failures ? "not ok" : "ok", num,
+	kreport(INDENT "%s %d %s\n", cur.failures ? "not ok" : "ok", num,
 		t->name);
 	return cur.failures ? 0 : 1;
 }
@@ -263,7 +267,7 @@ static bool run_suite(const bool *run, size_t first, int num,
 	for (size_t i = first; i < ntests; i++)
 		if (run[i] && strcmp(tests[i]->suite, suite) == 0)
 			planned++;
-	kprintf(INDENT "KTAP version 1\n" INDENT "# Subtest: %s\n" INDENT
+	kreport(INDENT "KTAP version 1\n" INDENT "# Subtest: %s\n" INDENT
 		       "1..%d\n", suite, planned);
 	for (size_t i = first; i < ntests; i++) {
 		if (!run[i] || strcmp(tests[i]->suite, suite) != 0)
@@ -280,7 +284,7 @@ static bool run_suite(const bool *run, size_t first, int num,
 			fails++;
 		}
 	}
-	kprintf("%s %d %s\n", fails ? "not ok" : "ok", num, suite);
+	kreport("%s %d %s\n", fails ? "not ok" : "ok", num, suite);
 	return fails == 0;
 }
 
@@ -307,19 +311,19 @@ int ktest_run_all(const char *globs, const char *resume_after)
 	read_seed();
 	parse_globs(globs);
 	n = plan(run, resume_after);
-	kprintf("KTAP version 1\n");
+	kreport("KTAP version 1\n");
 	if (n < 0) {
-		kprintf("1..0\n# kresume=%s names no selected test\n",
+		kreport("1..0\n# kresume=%s names no selected test\n",
 			resume_after);
 		return 1;
 	}
-	kprintf("# seed %#lx\n1..%d\n", seed, suite_count(run));
+	kreport("# seed %#lx\n1..%d\n", seed, suite_count(run));
 	for (size_t i = 0; i < ntests; i++)
 		if (run[i] && first_of_suite(run, i))
 			run_suite(run, i, ++num, &tot);
-	kprintf("# Totals: pass:%d fail:%d skip:%d total:%d\n", tot.pass,
+	kreport("# Totals: pass:%d fail:%d skip:%d total:%d\n", tot.pass,
 		tot.fail, tot.skip, n);
-	kprintf("# vmlab: tests done\n");
+	kreport("# vmlab: tests done\n");
 	return tot.fail;
 }
 
