@@ -198,6 +198,28 @@ class HonestSubmissions(unittest.TestCase):
         self.assertEqual(trimmed["interface"], list(self.spec.lab(3).interface or ()))
 
 
+class Reports(unittest.TestCase):
+    """A flagged grade says so in every report, and keeps its score."""
+
+    def test_needs_review_in_table_json_gradescope_and_csv(self) -> None:
+        from tests.test_report import grade
+        from vmgrade import batch, report
+        g = grade()
+        before = g.score.points
+        g.review = ["kern/mm/buddy.c: indirect call at f+0x4 to the "
+                    "constant address 0xffffffff80101234"]
+        self.assertIn("needs review (1; the score is unchanged):",
+                      report.table(g, report.Style()))
+        self.assertEqual(report.to_json(g)["needs_review"], g.review)
+        self.assertIn("Needs review", report.to_gradescope(g)["output"])
+        self.assertEqual(report.to_gradescope(g)["score"], before)
+        with tempfile.TemporaryDirectory() as d:
+            csv = Path(d) / "grades.csv"
+            batch.write_csv(csv, [batch.Row("alice", before, 10, "graded",
+                                            batch._review(g), g)])
+            self.assertIn("needs review: kern/mm/buddy.c", csv.read_text())
+
+
 class Disassembly(unittest.TestCase):
     def test_prefixes_and_control_registers(self) -> None:
         text = ("0000000000000000 <f>:\n"

@@ -176,7 +176,12 @@ def _one_row(base: Pristine, item: tuple[Path, str], only: tuple[str, ...],
     status = ("build-failed" if not g.build.ok
               else "full" if g.score.full else "graded")
     return Row(name, g.score.points, g.score.max_points, status,
-               printable_line(g.build.reason), g)
+               printable_line(g.build.reason or _review(g)), g)
+
+
+def _review(g: Grade) -> str:
+    """The CSV's word on a grade the object checks flagged."""
+    return f"needs review: {'; '.join(g.review)}" if g.review else ""
 
 
 def write_csv(path: Path, rows: list[Row]) -> None:

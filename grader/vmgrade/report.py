@@ -73,6 +73,7 @@ def table(g: Grade, style: Style) -> str:
     out = [_headline(g)]
     if not g.build.ok:
         out += _build_failure(g)
+    out += needs_review(g)
     out += _rows(g, style) + [""] + _totals(g)
     shown: dict[int, str] = {}      # boot -> the test whose excerpt shows it
     for t in g.score.tests:
@@ -85,6 +86,15 @@ def _headline(g: Grade) -> str:
     boots = len(g.boots)
     return (f"vmlab: {printable_line(g.target.label)}, seed {g.seed}: "
             f"{boots} boot{'s' if boots != 1 else ''}, {g.seconds:.1f} s")
+
+
+def needs_review(g: Grade) -> list[str]:
+    """What passed the object checks but looks forged: for a person to
+    read; it changes no score."""
+    if not g.review:
+        return []
+    return ([f"needs review ({len(g.review)}; the score is unchanged):"]
+            + [f"  {printable_line(r)}" for r in g.review] + [""])
 
 
 def _build_failure(g: Grade) -> list[str]:
@@ -245,6 +255,7 @@ def to_json(g: Grade, repro_tree: Path | None = None) -> dict[str, Any]:
         "tests": [_test_json(g, t, repro_tree) for t in s.tests],
         "boots": [_boot_json(b) for b in g.boots],
         "seconds": round(g.seconds, 3),
+        "needs_review": list(g.review),
     }
 
 
@@ -377,6 +388,12 @@ def to_gradescope(g: Grade) -> dict[str, Any]:
 
 
 def _gradescope_summary(g: Grade) -> str:
+    review = "".join(f"\nNeeds review (the score is unchanged): {r}"
+                     for r in g.review)
+    return _gradescope_outcome(g) + review
+
+
+def _gradescope_outcome(g: Grade) -> str:
     if not g.build.ok:
         why = f" ({g.build.reason})" if g.build.reason else ""
         return (f"The kernel did not build{why}; every test scores 0. "
