@@ -152,6 +152,26 @@ class Attacks(unittest.TestCase):
         self.assertTrue(any("constant address" in r for r in v.review),
                         v.review)
 
+    def test_a_rejection_fails_the_build_before_any_boot(self) -> None:
+        from vmgrade.build import BuildResult
+        from vmgrade.tree import Target
+        out = self.tmp / "build"
+        obj = out / "kern/mm/buddy.c.o"
+        obj.parent.mkdir(parents=True)
+        src = self.tmp / "forged.c"
+        src.write_text("void ktest_run_all(void);\n"
+                       "void page_free_pages(void) { ktest_run_all(); }\n")
+        subprocess.run(["gcc"] + self.cflags + ["-c", str(src), "-o",
+                        str(obj)], cwd=SOLUTIONS, check=True)
+        built = BuildResult(True, out / "kernel.elf", 0, [], 1.0, out)
+        target = Target(SOLUTIONS, self.spec, 3, 3, False)
+        self.assertEqual(objcheck.judge(target, built), [])
+        self.assertFalse(built.ok)
+        self.assertIsNone(built.kernel)
+        self.assertEqual(built.reason, "rejected by the object checks: "
+                         "kern/mm/buddy.c: uses ktest_run_all, which the "
+                         "lab's files may not call or reference")
+
     def test_honest_indirect_call_not_flagged(self) -> None:
         v = self.compile(
             'static void a(void) {} static void b(void) {}\n'
