@@ -121,7 +121,8 @@ def fake_boot(log: str, outcome: str = "finished", cmdline: str = "") -> Boot:
 
 
 FAKE_MAKEFILE = """\
-# Builds the fake kernel of grader/tests/kernels/fake.S as OUTDIR/kernel.elf.
+# Builds the fake kernel of kernels/fake.S (a copy of grader/tests/kernels,
+# since the sandbox shows a build its own tree only) as OUTDIR/kernel.elf.
 # The guard checks what the grader passes: LAB/SOL to solutions/ only.
 K := {kernels}
 kernel:
@@ -154,12 +155,19 @@ FAKE_TESTS: list[dict[str, Any]] = [
 STUDENT_FILES = ["answers-lab1.txt", "kern/demo.c"]
 
 
+def own_kernels(root: Path) -> Path:
+    """root (made if need be), with a copy of the test kernels in
+    root/kernels; that copy's path."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(KERNELS, root / "kernels", dirs_exist_ok=True)
+    return (root / "kernels").resolve()
+
+
 def fake_tree(root: Path, broken: bool = False,
               tests: list[dict[str, Any]] | None = None) -> Path:
     """A lab tree (lab 1 "demo") whose kernel is fake.S."""
-    root.mkdir(parents=True, exist_ok=True)
     make = BROKEN_MAKEFILE if broken else FAKE_MAKEFILE
-    (root / "Makefile").write_text(make.format(kernels=KERNELS,
+    (root / "Makefile").write_text(make.format(kernels=own_kernels(root),
                                                guard=LAB_TREE_GUARD))
     spec = {"tree_lab": 1,
             "qemu": {"wall_backstop_s": 30, "output_cap_bytes": 65536},
@@ -176,9 +184,8 @@ def fake_tree(root: Path, broken: bool = False,
 
 def fake_solutions(root: Path) -> Path:
     """A solutions/ tree with labs 1 and 2 whose kernel is fake.S."""
-    root.mkdir(parents=True, exist_ok=True)
     (root / "Makefile").write_text(FAKE_MAKEFILE.format(
-        kernels=KERNELS, guard=SOLUTIONS_GUARD))
+        kernels=own_kernels(root), guard=SOLUTIONS_GUARD))
     labs = [{"lab": n, "name": name, "mem": "64M",
              "student_files": [f"answers-lab{n}.txt"]}
             for n, name in ((1, "demo"), (2, "more"))]

@@ -13,6 +13,13 @@ unnamed temp file, not a pipe (a student file that does `#include
 each process of the build has an address-space, CPU and file-size limit;
 and the whole build a wall-clock limit, after which its process group is
 stopped. A build stopped that way fails, with the reason in one line.
+
+Each make runs in the sandbox (sandbox.py) when bwrap is there. A tree with
+hidden tests is built in two steps: `make hidden` sees the tree, then
+`make kernel` sees it with kern/test/hidden covered, and links the hidden
+objects the first step left in OUTDIR. Given the student's files, the build
+is refused if one of them read a file it may not (depcheck.py), and a
+failed build's output is withheld if it quotes such a file.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from . import ToolMissing, limits
+from . import ToolMissing, depcheck, limits, sandbox
 from .limits import Limits
 from .safetext import clip
 
@@ -73,27 +80,38 @@ def check_tools() -> None:
 
 
 def make_argv(tree: Path, outdir: Path, make_vars: dict[str, str],
-              jobs: int) -> list[str]:
+              jobs: int, goal: str = "kernel") -> list[str]:
     """The make command line for one kernel build."""
     argv = ["make", "-C", str(tree), f"O={outdir}", f"-j{max(1, jobs)}"]
     argv += [f"{k}={v}" for k, v in sorted(make_vars.items())]
-    return argv + ["kernel"]
+    return argv + [goal]
 
 
 def build(tree: Path, make_vars: dict[str, str], jobs: int = 1,
-          lim: Limits = LIMITS) -> BuildResult:
+          lim: Limits = LIMITS,
+          student_files: tuple[str, ...] = ()) -> BuildResult:
     """Build tree's kernel into a fresh temp dir (the caller removes it),
-    within lim."""
+    within lim, sandboxed if bwrap is there; student_files are checked
+    for what they read."""
     check_tools()
+    tree = tree.resolve()
     outdir = Path(tempfile.mkdtemp(prefix="vmlab-build-"))
-    argv = make_argv(tree, outdir, make_vars, jobs)
     t0 = time.monotonic()
-    with tempfile.TemporaryFile(prefix="vmlab-make-") as out:
-        status, timed_out = limits.run(argv, lim, stdin=subprocess.DEVNULL,
-                                       stdout=out, stderr=subprocess.STDOUT,
-                                       env=_clean_env())
-        tail = _tail(out)
+    goals = ["kernel"]
+    if sandbox.available() and sandbox.has_hidden(tree):
+        goals.insert(0, "hidden")
+    for goal in goals:
+        status, timed_out, tail = _make(tree, outdir, goal, make_vars, jobs,
+                                        lim)
+        if status != 0 or timed_out:
+            break
     seconds = time.monotonic() - t0
+    if student_files:
+        refused = depcheck.refused(tree, outdir, student_files)
+        if refused is not None:
+            return BuildResult(False, None, status, [refused], seconds,
+                               outdir)
+        tail = depcheck.withhold(tail, tree, student_files)
     kernel = outdir / "kernel.elf"
     if timed_out:
         return BuildResult(False, None, status, tail, seconds, outdir,
@@ -105,6 +123,22 @@ def build(tree: Path, make_vars: dict[str, str], jobs: int = 1,
     ok = status == 0
     return BuildResult(ok, kernel if ok else None, status, tail, seconds,
                        outdir, "" if ok else limit_hit(tail, status, lim))
+
+
+def _make(tree: Path, outdir: Path, goal: str, make_vars: dict[str, str],
+          jobs: int, lim: Limits) -> tuple[int, bool, list[str]]:
+    """One make run, sandboxed if it can be: status, timed out, tail."""
+    argv = make_argv(tree, outdir, make_vars, jobs, goal)
+    if sandbox.available():
+        argv = sandbox.wrap(argv, sandbox.build_mounts(tree, outdir,
+                                                       goal == "hidden"))
+    else:
+        sandbox.warn_once()
+    with tempfile.TemporaryFile(prefix="vmlab-make-") as out:
+        status, timed_out = limits.run(argv, lim, stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=subprocess.STDOUT,
+                                       env=_clean_env())
+        return status, timed_out, _tail(out)
 
 
 def _tail(out: IO[bytes]) -> list[str]:
