@@ -65,8 +65,7 @@ def grade(target: Target, opts: Options, slots: Slots) -> Grade:
     """Build the target's kernel, run its boots, and score it."""
     t0 = time.monotonic()
     with slots:
-        built = buildmod.build(target.tree, target.make_vars(), opts.jobs,
-                               student_files=target.student_files)
+        built = buildmod.build(target.tree, target.make_vars(), opts.jobs)
     try:
         review = objcheck.judge(target, built)
         if not built.ok:
