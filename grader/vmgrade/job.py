@@ -65,7 +65,8 @@ def grade(target: Target, opts: Options, slots: Slots) -> Grade:
     """Build the target's kernel, run its boots, and score it."""
     t0 = time.monotonic()
     with slots:
-        built = buildmod.build(target.tree, target.make_vars(), opts.jobs)
+        built = buildmod.build(target.tree, target.make_vars(), opts.jobs,
+                               student_files=target.student_files)
     try:
         review = objcheck.judge(target, built)
         if not built.ok:
