@@ -53,8 +53,12 @@ STB_LOCAL = 0
 _KINDS = {"text": (False, True), "rodata": (False, False),
           "data": (True, False), "bss": (True, False)}
 _KIND = re.compile(r"\.(text|rodata|data|bss)(\..+)?")
-_HARMLESS = re.compile(r"|\.comment|\.note\.GNU-stack|\.debug_\w+|\.group"
+_HARMLESS = re.compile(r"|\.comment|\.note\.GNU-stack|\.note\.gnu\.[\w.]+"
+                       r"|\.debug_\w+|\.group|\.llvm_addrsig"
                        r"|\.symtab|\.strtab|\.shstrtab")
+# What a compiler may call on its own (a struct copy or a zeroed array),
+# in -ffreestanding too: any lab's files may use them.
+COMPILER_CALLS = frozenset({"memcpy", "memset", "memmove", "memcmp"})
 
 _PREFIXES = {"rep", "repz", "repe", "repnz", "repne", "lock", "data16",
              "addr32", "notrack", "bnd", "cs", "ds", "es", "ss", "fs", "gs"}
@@ -190,7 +194,8 @@ class Allow:
 
     @staticmethod
     def of(lab: Lab) -> Allow:
-        return Allow(frozenset(lab.interface or ()), frozenset(lab.may_call),
+        return Allow(frozenset(lab.interface or ()),
+                     frozenset(lab.may_call) | COMPILER_CALLS,
                      frozenset(lab.privileged), frozenset(lab.moncmds))
 
 
