@@ -17,7 +17,7 @@ from pathlib import Path
 from unittest import mock
 
 from tests.support import assemble, machine, needs_qemu
-from vmgrade import build, limits, qemu
+from vmgrade import build, limits, qemu, sandbox
 from vmgrade.limits import Limits
 
 SMALL = Limits(memory_bytes=256 << 20, cpu_s=2, file_bytes=1 << 20,
@@ -30,6 +30,13 @@ needs_make = unittest.skipUnless(shutil.which("make") and shutil.which("gcc"),
 class Build(unittest.TestCase):
     def setUp(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="vmlab-test-limits-"))
+        # The limits themselves, unsandboxed: the sandbox has no /dev/zero
+        # and PIDs of its own (test_sandbox.py covers it).
+        sandbox.reset()
+        self.addCleanup(sandbox.reset)
+        patch = mock.patch.object(sandbox, "find_bwrap", return_value=None)
+        patch.start()
+        self.addCleanup(patch.stop)
 
     def tearDown(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)

@@ -18,11 +18,12 @@ import subprocess
 import tempfile
 import time
 import unittest
+import zipfile
 from pathlib import Path
 from unittest import mock
 
-from tests.support import GRADER, needs_make, own_kernels
-from vmgrade import ToolMissing, depcheck, sandbox
+from tests.support import GRADER, fake_solutions, needs_make, own_kernels
+from vmgrade import ToolMissing, autograder, cli, depcheck, sandbox
 from vmgrade import tree as treemod
 from vmgrade.job import Grade, Options, Slots, grade
 
@@ -192,7 +193,7 @@ class Wrap(unittest.TestCase):
         lines = err.getvalue().splitlines()
         self.assertEqual(len(lines), 1)
         self.assertIn("bubblewrap", lines[0])
-        self.assertIn("--hidden", str(cm.exception))
+        self.assertIn("hidden tests", str(cm.exception))
 
     @unittest.skipUnless(shutil.which("bwrap"), "needs bwrap")
     def test_bwrap_works_here(self) -> None:
@@ -217,3 +218,51 @@ class Depfiles(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class HiddenNeedsTheSandbox(unittest.TestCase):
+    @needs_make
+    def test_hidden_grading_without_bwrap_exits_2_naming_the_package(
+            self) -> None:
+        tmp = Path(tempfile.mkdtemp(prefix="vmlab-test-sandbox-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        sandbox.reset()
+        self.addCleanup(sandbox.reset)
+        root = fake_solutions(tmp / "solutions")
+        err = io.StringIO()
+        with mock.patch.object(sandbox, "find_bwrap", return_value=None), \
+                mock.patch.dict("os.environ", {"VMGRADE_UNSANDBOXED": ""}), \
+                contextlib.redirect_stderr(err), \
+                contextlib.redirect_stdout(io.StringIO()):
+            status = cli.grade_main(["--tree", str(root), "--lab", "1",
+                                     "--hidden"], GRADER / "grade")
+        self.assertEqual(status, 2)
+        lines = err.getvalue().splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertIn("Debian package bubblewrap", lines[0])
+
+
+@unittest.skipUnless(shutil.which("unifdef"), "needs unifdef (genlabs)")
+class AutograderZip(unittest.TestCase):
+    def test_the_zip_holds_one_instructor_tree_and_never_solutions(
+            self) -> None:
+        # Bug: the documented zip was the whole repository, solutions/
+        # (every lab's reference and hidden tests) included.
+        tmp = Path(tempfile.mkdtemp(prefix="vmlab-test-zip-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        out = tmp / "lab1.zip"
+        autograder.make_zip(GRADER.parent, 1, out)
+        with zipfile.ZipFile(out) as zf:
+            names = zf.namelist()
+        self.assertIn("setup.sh", names)
+        self.assertIn("run_autograder", names)
+        self.assertIn("lab1-trap/lab.json", names)
+        self.assertIn("lab1-trap/kern/test/hidden/trap_hidden_test.c", names)
+        tops = {n.split("/", 1)[0] for n in names}
+        self.assertEqual(tops, {"setup.sh", "run_autograder", "lab1-trap"})
+        for name in names:
+            self.assertNotIn("solutions/", name)
+            self.assertNotIn(".git/", name)
+            self.assertFalse(name.endswith(("buddy_hidden_test.c",
+                                            "autograder.py", "labgen.py")),
+                             name)

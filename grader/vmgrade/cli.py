@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from . import ERROR_EXIT, GraderError, batch, build, handin, job, qemu, report
+from . import (ERROR_EXIT, GraderError, batch, build, handin, job, qemu,
+               report, sandbox)
 from . import tree as treemod
 from .job import Grade, Options, Slots
 from .safetext import printable_line
@@ -171,6 +172,7 @@ def _dispatch(args: argparse.Namespace, script: Path) -> int:
     loc = treemod.locate(args.tree, script)
     _check_combinations(args, loc)
     check_tools()
+    check_sandbox(args, loc)
     only = _only(args.only)
     opts = Options(args.seed, args.jobs, args.keep, args.repeat)
     if args.submissions is not None:
@@ -194,6 +196,17 @@ def check_tools() -> None:
     """make, a compiler and QEMU, or one line saying which to install."""
     build.check_tools()
     qemu.find_qemu()
+
+
+def check_sandbox(args: argparse.Namespace, loc: Located) -> None:
+    """Hidden tests are graded only in the sandbox (--hidden, or a
+    submission laid over a tree that carries them): without bwrap, exit 2
+    unless VMGRADE_UNSANDBOXED=1. Anything else warns once and goes on."""
+    subs = args.submission is not None or args.submissions is not None
+    hidden = args.hidden or (subs and sandbox.has_hidden(loc.tree))
+    if hidden and not os.environ.get("VMGRADE_UNSANDBOXED"):
+        sandbox.require()
+    sandbox.warn_once()
 
 
 def _only(globs: list[str]) -> tuple[str, ...]:

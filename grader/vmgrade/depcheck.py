@@ -13,8 +13,9 @@ symlinks lead where they really lead.
 
 A failed build's output is shown to the student, and a compiler quotes the
 lines it could not parse. When any diagnostic is located in a file outside
-those allowed, the whole output is withheld and one line says why: the
-report must never carry a host file's text.
+the tree, or among its hidden tests, the whole output is withheld and one
+line says why: the report must never carry a host file's text. (An error
+in a pristine file of the tree is shown: the student has that file.)
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ import subprocess
 from pathlib import Path
 
 from .safetext import clip, printable_line
+from .sandbox import HIDDEN_DIR
 
 PUBLIC_INCLUDE = ("kern/include", "kern/arch/x86_64/include")
 SOURCE_SUFFIXES = (".c", ".S")
 # gcc hands gas its preprocessed input as /tmp/ccXXXXXX.s
 _GAS_INPUT = re.compile(r"/tmp/cc[A-Za-z0-9_]+\.s")
 # "PATH:LINE" or "PATH: Assembler messages:" in a diagnostic
-_LOCATION = re.compile(r"([^\s:'\"`‘’]+):(?:\d+|\s+Assembler messages)")
+_LOCATION = re.compile(r"([^\s:'\"`‘’\[]+):(?:\d+|\s+Assembler messages)")
+
 
 
 class Allowed:
@@ -54,6 +57,14 @@ class Allowed:
         if path in self.files:
             return True
         return any(path.is_relative_to(d) for d in self.dirs)
+
+    def may_quote(self, dep: str) -> bool:
+        """A diagnostic located in dep may be shown: dep is in the tree
+        (resolved), and not a hidden test, or it is permitted."""
+        path = Path(os.path.realpath(self.tree / dep))
+        inside = path.is_relative_to(self.tree) and \
+            not path.is_relative_to(self.tree / HIDDEN_DIR)
+        return inside or self.permits(dep)
 
     def shown(self, dep: str) -> str:
         """dep as a report names it: relative to the tree when inside."""
@@ -123,13 +134,12 @@ def _first_refused(allowed: Allowed, depfile: Path) -> str | None:
 def withhold(tail: list[str], tree: Path,
              student_files: tuple[str, ...]) -> list[str]:
     """tail as the student may see it: itself, or one line in its place
-    when a diagnostic is located in a file a student file may not read."""
+    when a diagnostic is located outside the tree or in a hidden test."""
     allowed = Allowed(tree, student_files)
     for line in tail:
         for m in _LOCATION.finditer(line):
-            if not allowed.permits(m.group(1)):
+            if not allowed.may_quote(m.group(1)):
                 return [f"grader: the compiler's output is withheld: it "
                         f"quotes {allowed.shown(m.group(1))}, a file "
-                        "outside the tree's public headers and the lab's "
-                        "student files"]
+                        "outside the tree"]
     return tail
