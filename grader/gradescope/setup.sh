@@ -1,20 +1,17 @@
 #!/bin/sh
 # setup.sh — Gradescope runs this once, as root, when it builds the image.
 #
-# The autograder zip is this repository with setup.sh and run_autograder
-# copied to its top level; Gradescope unpacks it in /autograder/source.
-# Set LAB below (the same number in run_autograder) for the assignment.
+# The autograder zip is what `grader/gradescope/mkzip --lab N` writes: this
+# script, run_autograder and the lab's instructor tree (hidden tests
+# included), never the repository. Gradescope unpacks it in
+# /autograder/source.
 set -eu
-LAB=3
 
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	qemu-system-x86 make gcc binutils unifdef python3
+	qemu-system-x86 make gcc binutils unifdef python3 bubblewrap
 
-# The instructor tree: lab $LAB with its hidden tests, generated once here
-# so that each submission only copies it.
-cd /autograder/source
-python3 grader/genlabs --hidden --lab "$LAB" --out /autograder/instructor
-
-# Prove the image can grade: the reference must build and boot here too.
-python3 grader/grade --lab "$LAB" --hidden --expect-full -j "$(nproc)"
+# Prove the image can grade: the lab's own stub tree must build, sandboxed,
+# and boot here (it scores 0; the grader exits 2 if it could not grade).
+tree=$(ls -d /autograder/source/lab*-*/ | head -n 1)
+python3 "$tree/grader/grade" --tree "$tree" -j "$(nproc)" >/dev/null
