@@ -19,6 +19,7 @@ unifdef:unifdef
 libcmocka-dev:/usr/include/cmocka.h
 libjemalloc-dev:/usr/include/jemalloc/jemalloc.h
 python3:python3
+bubblewrap:bwrap
 "
 
 missing=""

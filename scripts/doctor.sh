@@ -24,6 +24,7 @@ check make make make --version
 check unifdef unifdef unifdef -V
 check gdb gdb gdb --version
 check python3 python3 python3 --version
+check bwrap bubblewrap bwrap --version
 if [ -e /usr/include/cmocka.h ]; then
 	row cmocka "$(dpkg-query -W -f='${Version}' libcmocka-dev 2>/dev/null || echo present)"
 else
