@@ -32,13 +32,20 @@ def run_forked(fn: Callable[[Any], object], arg: Any,
     """fn(arg) in a forked child; how long it took, or None if it was still
     running after `seconds` (then the child is killed). A regex that
     backtracks holds the GIL, so only another process can time it out."""
+    got = call_forked(fn, arg, seconds)
+    return None if got is None else got[0]
+
+
+def call_forked(fn: Callable[[Any], object], arg: Any,
+                seconds: float) -> tuple[float, Any] | None:
+    """run_forked(), and what fn returned (it must pickle)."""
     ctx = multiprocessing.get_context("fork")
     got, put = ctx.Pipe(duplex=False)
 
     def child() -> None:
         t0 = time.perf_counter()
-        fn(arg)
-        put.send(time.perf_counter() - t0)
+        result = fn(arg)
+        put.send((time.perf_counter() - t0, result))
 
     proc = ctx.Process(target=child, daemon=True)
     proc.start()
@@ -48,9 +55,10 @@ def run_forked(fn: Callable[[Any], object], arg: Any,
         proc.join()
         return None
     if proc.exitcode != 0 or not got.poll():
-        raise AssertionError(f"{fn.__name__} failed in the child "
-                             f"(exit {proc.exitcode})")
-    return float(got.recv())
+        raise AssertionError(f"{getattr(fn, '__name__', fn)} failed in the "
+                             f"child (exit {proc.exitcode})")
+    took, result = got.recv()
+    return float(took), result
 
 
 NOBODY = 65534
