@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import GraderError, ToolMissing, limits
+from . import GraderError, ToolMissing, limits, sandbox
 from .limits import Limits
 from .spec import QemuConfig
 
@@ -195,6 +195,7 @@ def run_boot(m: Machine, kernel: Path, cmdline: str,
         if typed is not None:
             (tmp / "typed.txt").write_text(typed, encoding="utf-8")
         argv = graded_argv(qemu, m, kernel, cmdline, tmp, typed is not None)
+        argv = sandbox.boot_argv(argv, tmp, kernel)
         boot = _Supervisor(argv, tmp, m.qemu, qemu_limits(m)).run(cmdline)
         boot.tmpdir = str(tmp) if keep else None
         return boot

@@ -6,8 +6,10 @@ absolute #include, a `.incbin`, a file of the grader's. So make and QEMU
 run under bwrap (Debian package bubblewrap) and see only this:
 
   /usr (and the /bin, /lib, ... links into it)   read-only
-  the tree being built                           read-only
-  the build's output directory                   read-write
+  a build: the tree being built                  read-only
+           the build's output directory          read-write
+  a boot:  the kernel file                       read-only
+           the boot's temp dir (log, sockets)    read-write
   /tmp                                           a private, empty tmpfs
   /dev                                           /dev/null alone
   /proc                                          boots only (QEMU), never builds
@@ -158,3 +160,14 @@ def build_mounts(tree: Path, outdir: Path, hidden_step: bool) -> Mounts:
 def has_hidden(tree: Path) -> bool:
     """The tree carries hidden tests, to be compiled in a step of their own."""
     return (tree / HIDDEN_DIR).is_dir()
+
+
+def boot_argv(argv: list[str], tmp: Path, kernel: Path) -> list[str]:
+    """A QEMU command line run in the sandbox if one can be made: it sees
+    the kernel (read-only) and the boot's temp dir (read-write), and
+    neither the tree nor the build's other files."""
+    if not available():
+        warn_once()
+        return argv
+    return wrap(argv, Mounts(ro=(kernel.resolve(),), rw=(tmp.resolve(),),
+                             proc=True))
