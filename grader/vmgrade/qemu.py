@@ -55,6 +55,8 @@ from typing import Any
 
 from . import GraderError, ToolMissing, limits, sandbox
 from .limits import Limits
+from .channel import Channel
+from . import channel
 from .spec import QemuConfig
 
 QEMU = "qemu-system-x86_64"
@@ -89,6 +91,7 @@ class Boot:
     wall_ms: float
     first_ktap_ms: float | None
     tmpdir: str | None = None       # set when the temp dir was kept
+    channel: Channel | None = None  # the verified result channel, if any
 
     @property
     def ended_cleanly(self) -> bool:
@@ -186,6 +189,9 @@ def run_boot(m: Machine, kernel: Path, cmdline: str,
              keep: bool = False, typed: str | None = None) -> Boot:
     """Boot kernel once under supervision and say how it ended.
 
+    A kernel that speaks the result channel (vmgrade/channel.py) gets a
+    fresh key and the debugcon device, and the Boot its verified lines.
+
     typed, if given, is what arrives on the serial line (the monitor's
     input), as if typed from the first instant.
     """
@@ -195,8 +201,13 @@ def run_boot(m: Machine, kernel: Path, cmdline: str,
         if typed is not None:
             (tmp / "typed.txt").write_text(typed, encoding="utf-8")
         argv = graded_argv(qemu, m, kernel, cmdline, tmp, typed is not None)
+        key = channel.new_key() if channel.speaks_channel(kernel) else None
+        if key is not None:
+            argv += channel.qemu_args(tmp, key)
         argv = sandbox.boot_argv(argv, tmp, kernel)
         boot = _Supervisor(argv, tmp, m.qemu, qemu_limits(m)).run(cmdline)
+        if key is not None:
+            boot.channel = channel.read(tmp, key, m.qemu.output_cap_bytes)
         boot.tmpdir = str(tmp) if keep else None
         return boot
     finally:

@@ -14,6 +14,10 @@ A grade is a few boots of the same kernel:
   - a monitor test boots alone without ktest=, so the kernel starts its
     monitor; its lines arrive on the serial line as if typed, followed by
     "poweroff", and each line's output must match its regex.
+Results and panics come from the boot's verified result channel when it
+has one (vmgrade/channel.py), never from the console alone; the console
+still gives each test's diagnostics and the crash excerpts, and monitor
+tests, whose kernel reports nothing, are judged on the console.
 Boots are requested through a callable, so tests can replay recorded logs.
 """
 
@@ -24,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from . import ktap
+from . import channel, ktap
 from .qemu import Boot, kernel_cmdline
 from .safetext import clip
 from .spec import TestSpec
@@ -107,7 +111,7 @@ def run_chain(boot_fn: BootFn, globs: list[str], seed: int,
     for _ in range(len(expected) + 1):
         boot = boot_fn(kernel_cmdline(globs, seed, resume))
         result.boots.append(boot)
-        log = ktap.parse(boot.log)
+        log = channel.trusted_log(boot.log, boot.channel)
         resume = _absorb(result, log, boot, expected)
         if resume is None:
             return result
@@ -189,7 +193,8 @@ def run_alone(boot_fn: BootFn, t: TestSpec, seed: int
         boot = boot_fn(kernel_cmdline(None, seed), typed)
         return judge_monitor(t, boot), boot
     boot = boot_fn(kernel_cmdline([t.name], seed))
-    return judge_alone(t, boot, ktap.parse(boot.log)), boot
+    log = channel.trusted_log(boot.log, boot.channel)
+    return judge_alone(t, boot, log), boot
 
 
 def monitor_outputs(log: str) -> list[tuple[str, str]]:
