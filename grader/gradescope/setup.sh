@@ -11,7 +11,11 @@ apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 	qemu-system-x86 make gcc binutils unifdef python3 bubblewrap
 
-# Prove the image can grade: the lab's own stub tree must build, sandboxed,
-# and boot here (it scores 0; the grader exits 2 if it could not grade).
+# Prove the image can grade: bwrap must make a sandbox here (submissions
+# are graded in one only), and the lab's own stub tree must build and boot
+# (it scores 0; the grader exits 2 if it could not grade).
+bwrap --ro-bind /usr /usr --symlink usr/bin /bin --symlink usr/lib /lib \
+	--symlink usr/lib64 /lib64 --unshare-all --die-with-parent /bin/true ||
+	{ echo "setup: bwrap cannot make a sandbox in this image" >&2; exit 1; }
 tree=$(ls -d /autograder/source/lab*-*/ | head -n 1)
 python3 "$tree/grader/grade" --tree "$tree" -j "$(nproc)" >/dev/null
