@@ -96,16 +96,18 @@ class Attacks:
         return g
 
     def refused(self, demo: str, entry: str = "",
-                never_shown: str = "") -> str:
-        """The build fails; its tail does not quote never_shown."""
+                never_shown: str | list[str] = "") -> str:
+        """The build fails; its tail quotes none of never_shown."""
         t0 = time.monotonic()
         g = self.grade(demo, entry)
         self.assertLess(time.monotonic() - t0, 30, "the build was not fast")
         self.assertFalse(g.build.ok, "the build was accepted")
         self.assertEqual(g.score.points, 0)
         tail = "\n".join(g.build.tail)
-        if never_shown:
-            self.assertNotIn(never_shown, tail)
+        for text in [never_shown] if isinstance(never_shown, str) \
+                else never_shown:
+            if text:
+                self.assertNotIn(text, tail)
         return tail
 
     def test_public_headers_and_own_files_build(self) -> None:
@@ -132,8 +134,9 @@ class Attacks:
     def test_a_grader_file_included_is_refused_unquoted(self) -> None:
         # Bug: the build could read the grader's own tree.
         path = GRADER / "vmgrade" / "__init__.py"
-        first = path.read_text().splitlines()[0]
-        self.refused(f'#include "{path}"\n', never_shown=first)
+        lines = [ln.strip() for ln in path.read_text().splitlines()
+                 if len(ln.strip()) > 20]
+        self.refused(f'#include "{path}"\n', never_shown=lines)
 
     def test_asm_incbin_and_include_of_absolute_paths_are_unquoted(
             self) -> None:
