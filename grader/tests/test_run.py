@@ -94,6 +94,26 @@ class Chain(unittest.TestCase):
         self.assertEqual(len(script.asked), 2)
         self.assertEqual(result.runs["buddy.coalesce"].status, "crashed")
 
+    def test_two_wall_timeouts_end_the_chain(self) -> None:
+        # Bug: a kernel that hangs past the watchdog in every test costs a
+        # wall-clock backstop per test: hours for one submission.
+        def hang_in(name: str) -> tuple[str, str]:
+            return (f"KTAP version 1\n1..1\n    # Subtest: buddy\n"
+                    f"    1..3\n    # RUN {name}\n", "wall-timeout")
+
+        script = Script({
+            MAIN: hang_in("buddy.alloc_one"),
+            MAIN + " kresume=buddy.alloc_one": hang_in("buddy.split")})
+        result = run.run_all(script, specs(*BUDDY), 1)
+        self.assertEqual(script.asked,
+                         [MAIN, MAIN + " kresume=buddy.alloc_one"])
+        coalesce = result.runs["buddy.coalesce"]
+        assert coalesce.crash is not None
+        self.assertEqual(coalesce.status, "crashed")
+        self.assertEqual(coalesce.crash.outcome, run.WALL_GIVE_UP)
+        self.assertEqual(result.runs["buddy.split"].crash.outcome,
+                         "wall-timeout")
+
     def test_resumes_are_bounded_by_the_number_of_tests(self) -> None:
         # Bug: a kernel crashing in a new (unexpected) test each boot.
         def boot(cmdline: str) -> Boot:

@@ -80,6 +80,15 @@ def suite_globs(tests: list[TestSpec]) -> list[str]:
     return [f"{s}.*" for s in suites]
 
 
+# A kernel whose boots keep running into the wall-clock backstop (the
+# watchdog should have stopped each one long before) is not booted again
+# after the second such boot: its remaining tests are crashed with this
+# outcome, so one submission costs at most two backstops, not one per test.
+WALL_TIMEOUTS_MAX = 2
+WALL_GIVE_UP = ("wall-timeout: not booted again after two boots ran to the "
+                "wall-clock backstop")
+
+
 def run_all(boot_fn: BootFn, tests: list[TestSpec], seed: int,
             only: tuple[str, ...] = ()) -> RunResult:
     """Run the main chain and every alone-boot, side by side."""
@@ -108,12 +117,17 @@ def run_chain(boot_fn: BootFn, globs: list[str], seed: int,
     """The main boot and its resumes, until the report is complete."""
     result = RunResult({}, [])
     resume: str | None = None
+    walls = 0
     for _ in range(len(expected) + 1):
         boot = boot_fn(kernel_cmdline(globs, seed, resume))
         result.boots.append(boot)
         log = channel.trusted_log(boot.log, boot.channel)
         resume = _absorb(result, log, boot, expected)
         if resume is None:
+            return result
+        walls += boot.outcome == "wall-timeout"
+        if walls == WALL_TIMEOUTS_MAX:
+            _crash_rest(result, expected, boot, log, WALL_GIVE_UP)
             return result
     _crash_rest(result, expected, boot, log)    # out of resumes
     return result
@@ -165,14 +179,15 @@ def excerpt(text: str, n: int = EXCERPT_LINES) -> list[str]:
 
 
 def _crash_rest(result: RunResult, expected: list[str], boot: Boot,
-                log: ktap.KtapLog) -> None:
-    """The boot died outside any test: everything unreported crashed."""
+                log: ktap.KtapLog, outcome: str | None = None) -> None:
+    """The boot died outside any test, or the chain gives up: everything
+    unreported crashed, with outcome (the boot's own by default)."""
     idx = len(result.boots) - 1
     for name in expected:
         if name not in result.runs:
             result.runs[name] = TestRun(
-                name, "crashed", crash=_crash(boot, log, boot.outcome),
-                boot=idx)
+                name, "crashed",
+                crash=_crash(boot, log, outcome or boot.outcome), boot=idx)
 
 
 def _plan_deficits(result: RunResult, log: ktap.KtapLog,
