@@ -5,25 +5,38 @@ The pristine tree is the lab tree itself, or, from the top-level repo, the
 committed labs/labN-NAME (public tests) or an instructor tree that
 `grader/genlabs --hidden` makes in a temp dir (hidden tests included). Only
 the lab's student files are taken from a submission (submission.py), so a
-submission cannot change tests, harness, Makefile or grader. In a batch each
-submission is isolated: a bad one becomes an error row and the batch goes on.
+submission cannot change tests, harness, Makefile or grader.
+
+In a batch every entry of the directory gets exactly one row, whatever it
+is called or holds: a submission that cannot be graded (a .zip, a stray
+file, a fifo, a broken archive) is a "rejected" row saying why, and one
+that breaks the grader is an "error" row; the batch goes on. Only a
+missing tool (ToolMissing: no QEMU, no make) stops it, since then nobody
+can be graded and every row would blame a student. Names are shown through
+safetext (a file name need not be UTF-8), and a CSV cell never starts a
+spreadsheet formula.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import tempfile
+import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import GraderError, submission
+from . import GraderError, ToolMissing, submission
 from . import spec as specmod
 from .job import Grade, Options, Slots, grade, parallel
+from .safetext import printable_line
 from .spec import Spec
 from .tree import Located, Target
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+FORMULA_START = ("=", "+", "-", "@")     # a spreadsheet would evaluate it
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ def grade_submission(base: Pristine, path: Path, workdir: Path,
 
 @dataclass
 class Row:
-    """One line of the batch CSV."""
+    """One line of the batch CSV; student and detail are printable."""
     student: str
     score: float
     max_score: float
@@ -91,59 +104,105 @@ class Row:
 
 
 def student_name(path: Path) -> str:
-    """alice.tar.gz -> alice; a directory keeps its name."""
+    """alice.tar.gz -> alice; a directory, or a file of another kind
+    (alice.zip), keeps its whole name."""
     for suffix in ARCHIVE_SUFFIXES:
-        if path.is_file() and path.name.endswith(suffix):
+        if path.name.endswith(suffix) and len(path.name) > len(suffix):
             return path.name[:-len(suffix)]
     return path.name
 
 
+def student_names(paths: list[Path]) -> list[str]:
+    """Each path's student, printable; two that would share a name (alice
+    and alice.tgz) keep their whole file names instead."""
+    stems = [student_name(p) for p in paths]
+    twice = {n for n, k in Counter(stems).items() if k > 1}
+    return [printable_line(p.name if n in twice else n)
+            for p, n in zip(paths, stems)]
+
+
 def list_submissions(directory: Path) -> list[Path]:
-    """Every tarball or directory in directory, by name (dotfiles skipped)."""
+    """Every entry of directory, by name: each will get a row."""
     if not directory.is_dir():
-        raise GraderError(f"{directory}: no such directory")
-    return sorted(p for p in directory.iterdir() if not p.name.startswith(".")
-                  and (p.is_dir() or p.name.endswith(ARCHIVE_SUFFIXES)))
+        raise GraderError(f"{printable_line(str(directory))}: no such "
+                          "directory")
+    try:
+        return sorted(directory.iterdir())
+    except OSError as e:
+        raise GraderError(f"{printable_line(str(directory))}: cannot be "
+                          f"read ({e.strerror})") from None
 
 
 def grade_batch(base: Pristine, paths: list[Path], only: tuple[str, ...],
                 opts: Options) -> list[Row]:
-    """Grade every submission; none can stop the others."""
+    """Grade every submission; none can stop the others. A missing tool
+    stops them all: submissions not yet started are not graded, and the
+    ToolMissing goes up."""
     slots = Slots(opts.jobs)
     maximum = sum(t.points for t in base.spec.tests_upto(base.lab, True))
+    stop = threading.Event()
 
-    def one(path: Path) -> Row:
-        return _one_row(base, path, only, opts, slots, maximum)
+    def one(item: tuple[Path, str]) -> Row | None:
+        if stop.is_set():
+            return None
+        try:
+            return _one_row(base, item, only, opts, slots, maximum)
+        except ToolMissing:
+            stop.set()
+            raise
 
-    return parallel(one, paths, opts.jobs)   # at most -j tree copies at once
+    items = list(zip(paths, student_names(paths)))
+    rows = parallel(one, items, opts.jobs)   # at most -j tree copies at once
+    return [r for r in rows if r is not None]
 
 
-def _one_row(base: Pristine, path: Path, only: tuple[str, ...], opts: Options,
-             slots: Slots, maximum: float) -> Row:
-    name = student_name(path)
-    work = Path(tempfile.mkdtemp(prefix=f"vmlab-sub-{name[:20]}-"))
+def _one_row(base: Pristine, item: tuple[Path, str], only: tuple[str, ...],
+             opts: Options, slots: Slots, maximum: float) -> Row:
+    path, name = item
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:20]
+    work = Path(tempfile.mkdtemp(prefix=f"vmlab-sub-{tag}-"))
     try:
         g = grade_submission(base, path, work, only, opts, slots)
+    except ToolMissing:
+        raise
     except GraderError as e:
-        return Row(name, 0, maximum, "rejected", str(e))
+        return Row(name, 0, maximum, "rejected", printable_line(str(e)))
     except Exception as e:      # isolate: one broken grade is one error row
-        return Row(name, 0, maximum, "error", f"{type(e).__name__}: {e}")
+        return Row(name, 0, maximum, "error",
+                   printable_line(f"{type(e).__name__}: {e}"))
     finally:
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
     status = ("build-failed" if not g.build.ok
               else "full" if g.score.full else "graded")
-    return Row(name, g.score.points, g.score.max_points, status, "", g)
+    return Row(name, g.score.points, g.score.max_points, status,
+               printable_line(g.build.reason or _review(g)), g)
+
+
+def _review(g: Grade) -> str:
+    """The CSV's word on a grade the object checks flagged."""
+    return f"needs review: {'; '.join(g.review)}" if g.review else ""
 
 
 def write_csv(path: Path, rows: list[Row]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "score", "max", "status", "detail"])
-        for r in rows:
-            w.writerow([r.student, _num(r.score), _num(r.max_score),
-                        r.status, r.detail])
+    """The summary: one row per submission, every cell inert text."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="", encoding="utf-8",
+                  errors="backslashreplace") as f:
+            w = csv.writer(f)
+            w.writerow(["student", "score", "max", "status", "detail"])
+            for r in rows:
+                w.writerow([_cell(r.student), _num(r.score),
+                            _num(r.max_score), r.status, _cell(r.detail)])
+    except OSError as e:
+        raise GraderError(f"cannot write {path}: {e.strerror}") from None
+
+
+def _cell(text: str) -> str:
+    """Text a spreadsheet shows as it is: one line, no formula."""
+    text = printable_line(text)
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _num(x: float) -> str:

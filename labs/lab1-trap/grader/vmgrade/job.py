@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
 from . import build as buildmod
-from . import qemu, run
+from . import objcheck, qemu, run
 from .build import BuildResult
 from .qemu import Boot
 from .score import Score, score, unbuilt
@@ -58,14 +58,17 @@ class Grade:
     seconds: float
     bench: list[list[Boot]] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    review: list[str] = field(default_factory=list)   # "needs review": why
 
 
 def grade(target: Target, opts: Options, slots: Slots) -> Grade:
     """Build the target's kernel, run its boots, and score it."""
     t0 = time.monotonic()
     with slots:
-        built = buildmod.build(target.tree, target.make_vars(), opts.jobs)
+        built = buildmod.build(target.tree, target.make_vars(), opts.jobs,
+                               student_files=target.student_files)
     try:
+        review = objcheck.judge(target, built)
         if not built.ok:
             return Grade(target, opts.seed, built, [], unbuilt(target.tests()),
                          time.monotonic() - t0)
@@ -76,7 +79,7 @@ def grade(target: Target, opts: Options, slots: Slots) -> Grade:
     first = reps[0]
     g = Grade(target, opts.seed, built, first.boots,
               score(target.tests(), first.runs, target.is_ignored),
-              time.monotonic() - t0, [r.boots for r in reps])
+              time.monotonic() - t0, [r.boots for r in reps], review=review)
     if opts.keep:
         g.kept = [str(built.outdir)] + [b.tmpdir for r in reps
                                          for b in r.boots if b.tmpdir]

@@ -4,12 +4,21 @@ The table is coloured only when stdout is a terminal and NO_COLOR is unset
 (https://no-color.org: any non-empty value turns colour off). Every test
 that did not pass is followed by its diagnostics, the end of the log if it
 crashed, and a one-line command that reruns it alone, with or without gdb.
+
+Much of a report is the student's text: test names and diagnostics from
+the kernel, the log, the compiler's output. Each such string is passed
+through safetext.printable() where the table formats it, and every string
+of a JSON or XML file is, just before it is written; so no control
+sequence reaches a terminal and every file is well-formed. A rerun command
+quotes what it holds, and is not printed at all for a test name that is
+not a plain suite.test (the kernel can report any name).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import statistics
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -18,7 +27,9 @@ from typing import Any, TextIO
 
 from . import GraderError
 from .job import Grade
+from .safetext import printable, printable_line
 from .score import TestScore
+from .spec import TEST_NAME
 
 COLORS = {"pass": "32", "fail": "31", "crashed": "31", "skip": "33",
           "missing": "33", "unexpected": "35"}
@@ -62,6 +73,7 @@ def table(g: Grade, style: Style) -> str:
     out = [_headline(g)]
     if not g.build.ok:
         out += _build_failure(g)
+    out += needs_review(g)
     out += _rows(g, style) + [""] + _totals(g)
     shown: dict[int, str] = {}      # boot -> the test whose excerpt shows it
     for t in g.score.tests:
@@ -72,23 +84,34 @@ def table(g: Grade, style: Style) -> str:
 
 def _headline(g: Grade) -> str:
     boots = len(g.boots)
-    return (f"vmlab: {g.target.label}, seed {g.seed}: "
+    return (f"vmlab: {printable_line(g.target.label)}, seed {g.seed}: "
             f"{boots} boot{'s' if boots != 1 else ''}, {g.seconds:.1f} s")
 
 
+def needs_review(g: Grade) -> list[str]:
+    """What passed the object checks but looks forged: for a person to
+    read; it changes no score."""
+    if not g.review:
+        return []
+    return ([f"needs review ({len(g.review)}; the score is unchanged):"]
+            + [f"  {printable_line(r)}" for r in g.review] + [""])
+
+
 def _build_failure(g: Grade) -> list[str]:
-    lines = [f"the kernel did not build (make exit {g.build.status}); "
+    why = f": {printable_line(g.build.reason)}" if g.build.reason else ""
+    lines = [f"the kernel did not build (make exit {g.build.status}){why}; "
              "every test scores 0. The end of make's output:"]
-    return lines + [f"  | {ln}" for ln in g.build.tail] + [""]
+    return lines + [f"  | {printable(ln)}" for ln in g.build.tail] + [""]
 
 
 def _rows(g: Grade, style: Style) -> list[str]:
-    width = max([len(t.name) for t in g.score.tests] + [4])
+    names = [printable_line(t.name) for t in g.score.tests]
+    width = max([len(n) for n in names] + [4])
     rows = [f"  {'test':<{width}}  lab  points  status"]
-    for t in g.score.tests:
+    for t, name in zip(g.score.tests, names):
         pts = f"{fmt_points(t.points)}/{fmt_points(t.max_points)}"
         status = _paint(t.label, COLORS.get(t.status, "0"), style)
-        rows.append(f"  {t.name:<{width}}  {lab_label(t.lab):<3}  "
+        rows.append(f"  {name:<{width}}  {lab_label(t.lab):<3}  "
                     f"{pts:>6}  {status}")
     return rows
 
@@ -112,16 +135,19 @@ def _details(g: Grade, t: TestScore, style: Style,
              shown: dict[int, str] | None = None) -> list[str]:
     """A test's diagnostics, its crash and its rerun command. With shown,
     a boot's log excerpt is printed once and later tests point to it."""
-    head = _paint(f"--- {t.name}: {t.label}", COLORS.get(t.status, "0"), style)
+    name = printable_line(t.name)
+    head = _paint(f"--- {name}: {t.label}", COLORS.get(t.status, "0"), style)
     out = ["", head]
     if t.reason:
-        out.append(f"    reason: {t.reason}")
-    out += [f"    {ln}" for ln in t.lines]
+        out.append(f"    reason: {printable_line(t.reason)}")
+    out += [f"    {printable_line(ln)}" for ln in t.lines]
     if t.crash is not None:
         out += _crash_lines(t, shown)
     if g.build.ok and not t.passed:
-        run, gdb = repro(g, t.name, style.repro_tree)
-        out.append(f"    rerun: {run}    (with gdb: {gdb})")
+        cmds = repro(g, t.name, style.repro_tree)
+        out.append(f"    rerun: {cmds[0]}    (with gdb: {cmds[1]})" if cmds
+                   else "    no rerun command: the kernel reported a name "
+                   "that is not a plain suite.test")
     return out
 
 
@@ -130,32 +156,39 @@ def _crash_lines(t: TestScore, shown: dict[int, str] | None) -> list[str]:
     assert crash is not None
     out = []
     if crash.panic and crash.panic not in t.lines:
-        out.append(f"    {crash.panic}")
+        out.append(f"    {printable_line(crash.panic)}")
     if crash.stderr and crash.outcome == "qemu-error":
-        out += [f"    qemu: {ln}" for ln in crash.stderr.splitlines()]
+        out += [f"    qemu: {printable_line(ln)}"
+                for ln in crash.stderr.splitlines()]
     if shown is not None and t.boot is not None and t.boot in shown:
-        return out + [f"    the end of the serial log: as for {shown[t.boot]}"]
+        return out + ["    the end of the serial log: as for "
+                      f"{printable_line(shown[t.boot])}"]
     if shown is not None and t.boot is not None:
         shown[t.boot] = t.name
     out.append(f"    the end of the serial log ({len(crash.excerpt)} lines):")
-    return out + [f"      | {ln}" for ln in crash.excerpt]
+    return out + [f"      | {printable_line(ln)}" for ln in crash.excerpt]
 
 
-def repro(g: Grade, name: str, tree: Path | None) -> tuple[str, str]:
-    """The commands that rerun one test alone, without and with gdb."""
+def repro(g: Grade, name: str, tree: Path | None) -> tuple[str, str] | None:
+    """The commands that rerun one test alone, without and with gdb; None
+    for a name that is not a plain suite.test (nothing else is pasted into
+    a command line), and every word shell-quoted."""
+    if not TEST_NAME.fullmatch(name):
+        return None
     make = "make"
     if tree is not None:
         here = Path.cwd().resolve()
         if tree.resolve() != here:
-            make += f" -C {_shortest(tree)}"
-    extra = "".join(f" {k}={v}" for k, v in g.target.make_vars().items())
+            make += f" -C {shlex.quote(_shortest(tree))}"
+    extra = "".join(f" {k}={shlex.quote(v)}"
+                    for k, v in g.target.make_vars().items())
     spec = next((t for t in g.target.tests() if t.name == name), None)
     if spec is not None and spec.monitor is not None:
         typed = "; ".join(send for send, _ in spec.monitor)
         args = f"{extra} SEED={g.seed}"
         then = f", then type: {typed}"
         return f"{make} qemu{args}{then}", f"{make} qemu-gdb{args}{then}"
-    args = f"{extra} KTEST={name} SEED={g.seed}"
+    args = f"{extra} KTEST={shlex.quote(name)} SEED={g.seed}"
     return f"{make} qemu{args}", f"{make} qemu-gdb{args}"
 
 
@@ -211,6 +244,7 @@ def to_json(g: Grade, repro_tree: Path | None = None) -> dict[str, Any]:
                    "hidden": g.target.hidden, "only": list(g.target.only)},
         "seed": g.seed,
         "build": {"ok": g.build.ok, "status": g.build.status,
+                  "reason": g.build.reason,
                   "seconds": round(g.build.seconds, 3),
                   "tail": g.build.tail if not g.build.ok else []},
         "score": s.points, "max_score": s.max_points,
@@ -221,6 +255,7 @@ def to_json(g: Grade, repro_tree: Path | None = None) -> dict[str, Any]:
         "tests": [_test_json(g, t, repro_tree) for t in s.tests],
         "boots": [_boot_json(b) for b in g.boots],
         "seconds": round(g.seconds, 3),
+        "needs_review": list(g.review),
     }
 
 
@@ -247,7 +282,19 @@ def _boot_json(b: Any) -> dict[str, Any]:
 
 
 def write_json(path: Path, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2) + "\n")
+    """Write data as JSON, every string in it made printable first."""
+    write_text(path, json.dumps(_printable_data(data), indent=2) + "\n")
+
+
+def _printable_data(data: Any) -> Any:
+    if isinstance(data, str):
+        return printable(data)
+    if isinstance(data, dict):
+        return {_printable_data(k): _printable_data(v)
+                for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_printable_data(v) for v in data]
+    return data
 
 
 def write_text(path: Path, text: str) -> None:
@@ -274,6 +321,10 @@ def to_junit(grades: list[Grade]) -> str:
             totals[k] += int(suite.get(k, "0"))
     for k, v in totals.items():
         root.set(k, str(v))
+    for el in root.iter():      # XML 1.0 forbids most control characters
+        el.text = printable(el.text) if el.text else el.text
+        for k, v in el.attrib.items():
+            el.set(k, printable(v))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode") + "\n"
 
@@ -290,7 +341,8 @@ def _junit_suite(g: Grade) -> ET.Element:
         counts["errors"] += 1
         case = ET.SubElement(suite, "testcase", classname="build",
                              name="kernel")
-        ET.SubElement(case, "error", message="the kernel did not build",
+        ET.SubElement(case, "error", message=g.build.reason or
+                      "the kernel did not build",
                       type="build").text = "\n".join(g.build.tail)
         counts["tests"] += 1
     for t in g.score.tests:
@@ -336,8 +388,15 @@ def to_gradescope(g: Grade) -> dict[str, Any]:
 
 
 def _gradescope_summary(g: Grade) -> str:
+    review = "".join(f"\nNeeds review (the score is unchanged): {r}"
+                     for r in g.review)
+    return _gradescope_outcome(g) + review
+
+
+def _gradescope_outcome(g: Grade) -> str:
     if not g.build.ok:
-        return ("The kernel did not build; every test scores 0. "
+        why = f" ({g.build.reason})" if g.build.reason else ""
+        return (f"The kernel did not build{why}; every test scores 0. "
                 "The end of make's output:\n" + "\n".join(g.build.tail))
     visible = [t for t in g.score.graded if not t.hidden]
     passed = sum(t.passed for t in visible)

@@ -4,8 +4,12 @@
  * 1. Registration. KTEST() places a struct ktest in .ktests; the linker
  *    script brackets the section with __ktests_start/__ktests_end. Compilers
  *    are free to emit a file's objects in any order, so the harness sorts
- *    the tests by (file, line): the order is the same under gcc and clang,
- *    and kresume= means the same thing in every build.
+ *    the tests by (file, line), then gathers each suite's tests after the
+ *    suite's first one: that is the order they run in, the same under gcc
+ *    and clang, and the order kresume= skips in. (A suite spread over two
+ *    files, such as trap_test.c and hidden/trap_hidden_test.c, runs as one
+ *    block, so skipping by (file, line) alone would skip other suites'
+ *    tests that have not run yet.)
  *
  * 2. Selection. A test runs when "suite.name" matches one of the globs in
  *    ktest=. A KTEST_EXPLICIT test (one that ends the run on purpose) runs
@@ -20,11 +24,15 @@
  *    blamed through the "# RUN" line printed just before it started.
  *
  * 4. Reporting. Suites are KTAP subtests of the top-level report, in the
- *    order their first test was linked.
+ *    order their first test was linked. The report's structure (headers,
+ *    plans, "# RUN", results) goes through kreport(), so a graded boot
+ *    also sends it, signed, on the result channel (kchan.c); diagnostics
+ *    go to the console only.
  */
 #include <cmdline.h>
 #include <cpuvar.h>
 #include <fmt.h>
+#include <kchan.h>
 #include <kernel.h>
 #include <klabel.h>
 #include <kstring.h>
@@ -59,7 +67,7 @@ static struct {
 
 #define KTESTS_MAX 1024
 
-/* The registered tests, sorted by (file, line). */
+/* The registered tests, in the order they run (point 1 above). */
 static const struct ktest *tests[KTESTS_MAX];
 static size_t ntests;
 
@@ -85,6 +93,28 @@ static void sort_tests(void)
 			tests[j] = tests[j - 1];
 		tests[j] = t;
 	}
+}
+
+/*
+ * Stable regrouping of tests[] by suite, suites in the order of their first
+ * test: the run order, which kresume= must follow.
+ */
+static void group_by_suite(void)
+{
+	static const struct ktest *grouped[KTESTS_MAX];
+	size_t k = 0;
+
+	for (size_t i = 0; i < ntests; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = strcmp(tests[j]->suite, tests[i]->suite) == 0;
+		for (size_t j = i; !seen && j < ntests; j++)
+			if (strcmp(tests[j]->suite, tests[i]->suite) == 0)
+				grouped[k++] = tests[j];
+	}
+	ASSERT(k == ntests);
+	memcpy(tests, grouped, ntests * sizeof(tests[0]));
 }
 
 static void full_name(const struct ktest *t, char *buf, size_t len)
@@ -206,7 +236,7 @@ static int run_one(const struct ktest *t, int num)
 	cur.test = t;
 	cur.failures = 0;
 	cur.skip_reason = NULL;
-	kprintf(INDENT "# RUN %s.%s\n", t->suite, t->name);
+	kreport(INDENT "# RUN %s.%s\n", t->suite, t->name);
 	wdt_arm(budget);
 	if (setjmp(&cur.jmp) == 0)
 		t->fn();
@@ -214,11 +244,11 @@ static int run_one(const struct ktest *t, int num)
 	ktest_cleanup();
 	cur.test = NULL;
 	if (cur.skip_reason != NULL && cur.failures == 0) {
-		kprintf(INDENT "ok %d %s # SKIP %s\n", num, t->name,
+		kreport(INDENT "ok %d %s # SKIP %s\n", num, t->name,
 			cur.skip_reason);
 		return 2;
 	}
-	kprintf(INDENT "%s %d %s\n", cur.failures ? "not ok" : "ok", num,
+	kreport(INDENT "%s %d %s\n", cur.failures ? "not ok" : "ok", num,
 		t->name);
 	return cur.failures ? 0 : 1;
 }
@@ -237,7 +267,7 @@ static bool run_suite(const bool *run, size_t first, int num,
 	for (size_t i = first; i < ntests; i++)
 		if (run[i] && strcmp(tests[i]->suite, suite) == 0)
 			planned++;
-	kprintf(INDENT "KTAP version 1\n" INDENT "# Subtest: %s\n" INDENT
+	kreport(INDENT "KTAP version 1\n" INDENT "# Subtest: %s\n" INDENT
 		       "1..%d\n", suite, planned);
 	for (size_t i = first; i < ntests; i++) {
 		if (!run[i] || strcmp(tests[i]->suite, suite) != 0)
@@ -254,7 +284,7 @@ static bool run_suite(const bool *run, size_t first, int num,
 			fails++;
 		}
 	}
-	kprintf("%s %d %s\n", fails ? "not ok" : "ok", num, suite);
+	kreport("%s %d %s\n", fails ? "not ok" : "ok", num, suite);
 	return fails == 0;
 }
 
@@ -277,22 +307,23 @@ int ktest_run_all(const char *globs, const char *resume_after)
 	int n, num = 0;
 
 	sort_tests();
+	group_by_suite();
 	read_seed();
 	parse_globs(globs);
 	n = plan(run, resume_after);
-	kprintf("KTAP version 1\n");
+	kreport("KTAP version 1\n");
 	if (n < 0) {
-		kprintf("1..0\n# kresume=%s names no selected test\n",
+		kreport("1..0\n# kresume=%s names no selected test\n",
 			resume_after);
 		return 1;
 	}
-	kprintf("# seed %#lx\n1..%d\n", seed, suite_count(run));
+	kreport("# seed %#lx\n1..%d\n", seed, suite_count(run));
 	for (size_t i = 0; i < ntests; i++)
 		if (run[i] && first_of_suite(run, i))
 			run_suite(run, i, ++num, &tot);
-	kprintf("# Totals: pass:%d fail:%d skip:%d total:%d\n", tot.pass,
+	kreport("# Totals: pass:%d fail:%d skip:%d total:%d\n", tot.pass,
 		tot.fail, tot.skip, n);
-	kprintf("# vmlab: tests done\n");
+	kreport("# vmlab: tests done\n");
 	return tot.fail;
 }
 

@@ -30,5 +30,7 @@ int backtrace_from(uintptr_t fp, uintptr_t *pcs, int max);
 
 /* Print a backtrace starting at frame pointer fp, one frame per line. */
 void backtrace_print(uintptr_t fp);
+/* The same, each line printed with print (panic() passes kreport). */
+void backtrace_report(uintptr_t fp, int (*print)(const char *, ...));
 
 #endif /* KSYMS_H */

@@ -99,6 +99,11 @@ int backtrace_from(uintptr_t fp, uintptr_t *pcs, int max)
 
 void backtrace_print(uintptr_t fp)
 {
+	backtrace_report(fp, kprintf);
+}
+
+void backtrace_report(uintptr_t fp, int (*print)(const char *, ...))
+{
 	uintptr_t pcs[BACKTRACE_MAX], off;
 	int n = backtrace_from(fp, pcs, BACKTRACE_MAX);
 
@@ -108,8 +113,8 @@ void backtrace_print(uintptr_t fp)
 		const char *name = ksym_lookup(pcs[i] - 1, &off);
 
 		if (name != NULL)
-			kprintf("    [<%016lx>] %s+%#lx\n", pcs[i], name, off + 1);
+			print("    [<%016lx>] %s+%#lx\n", pcs[i], name, off + 1);
 		else
-			kprintf("    [<%016lx>] ?\n", pcs[i]);
+			print("    [<%016lx>] ?\n", pcs[i]);
 	}
 }

@@ -218,6 +218,47 @@ KTEST(hat, wx_kernel_walk)
 		   c.leaves);
 }
 
+static uintptr_t store_va;
+
+/* Store back the byte at store_va: harmless if it is allowed at all. */
+static void store_back(void)
+{
+	volatile uint8_t *p = (volatile uint8_t *)store_va;
+
+	*p = *p;
+}
+
+/* Does a store to va fault as a write to a present, read-only page? */
+static bool store_faults(uintptr_t va)
+{
+	on_trap_data_t otd;
+
+	store_va = va;
+	otd = probe(store_back);
+	return otd.ot_trap == OT_DATA_ACCESS &&
+	       (otd.ot_err & (PF_ERR_P | PF_ERR_W)) == (PF_ERR_P | PF_ERR_W);
+}
+
+/*
+ * The direct map's alias of the kernel's text and rodata is read-only, so
+ * kernel code cannot be patched through it; the data right after stays
+ * writable. The image starts at 1 MiB, inside the direct map's first
+ * 2 MiB page, so that range needs 4 KiB pages of two protections. Fails
+ * if hat_devload maps a range with a large page that reaches past it, or
+ * makes PROT_READ writable.
+ */
+KTEST(hat, image_alias_read_only)
+{
+	uintptr_t text = (uintptr_t)kpm_va(kimage_pa(__kernel_start));
+	uintptr_t data = (uintptr_t)kpm_va(kimage_pa(__data_start));
+
+	need_kernel_hat();
+	EXPECT_TRUE(store_faults(text));
+	EXPECT_TRUE(store_faults(data - 1)); /* the last byte of rodata */
+	EXPECT_FALSE(store_faults(data));
+	EXPECT_FALSE(store_faults(text - 1)); /* RAM below the image */
+}
+
 #define SPLIT_PA 0x1000000UL /* 16 MiB: RAM, 2 MiB-aligned, never the image */
 static uintptr_t split_va;
 

@@ -5,23 +5,52 @@ solutions/ the grader adds LAB=N SOL=M; a lab tree is built as it is. Each
 build gets its own OUTDIR, so builds can run side by side. The environment
 is cleaned of make's own variables (MAKEFLAGS and friends), so a grade started
 from `make grade FOO=1` builds the same kernel as one started by hand.
+
+The compiler reads the student's files, so the build runs under limits
+(limits.py, LIMITS below): stdin is /dev/null and make's output goes to an
+unnamed temp file, not a pipe (a student file that does `#include
+"/proc/self/fd/1"` made the compiler wait on make's output pipe forever);
+each process of the build has an address-space, CPU and file-size limit;
+and the whole build a wall-clock limit, after which its process group is
+stopped. A build stopped that way fails, with the reason in one line.
+
+Each make runs in the sandbox (sandbox.py) when bwrap is there. A tree with
+hidden tests is built in two steps: `make hidden` sees the tree, then
+`make kernel` sees it with kern/test/hidden covered, and links the hidden
+objects the first step left in OUTDIR. Given the student's files, the build
+is refused if one of them read a file it may not (depcheck.py), and a
+failed build's output is withheld if it quotes such a file.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from . import GraderError
+from . import ToolMissing, depcheck, limits, sandbox
+from .limits import Limits
+from .safetext import clip
 
 TAIL_LINES = 40
+TAIL_BYTES = 64 << 10           # read of make's output, from its end
 MAKE_ENV_DROP = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES",
                  "GNUMAKEFLAGS")
+# The reference kernel builds in 8 s at -j2 and in 64 MiB of address space
+# per process (cc1 failed at 32 MiB); its largest output is 0.7 MB.
+LIMITS = Limits(memory_bytes=1 << 30, cpu_s=60, file_bytes=64 << 20,
+                wall_s=180)
+# What make (or the program) prints when a process of the build hit a limit.
+HIT_CPU = re.compile(r"CPU time limit exceeded")
+HIT_FILE = re.compile(r"File size limit exceeded")
+HIT_MEMORY = re.compile(r"out of memory|memory exhausted|Cannot allocate "
+                        r"memory|MemoryError|internal compiler error")
 
 
 @dataclass
@@ -33,6 +62,7 @@ class BuildResult:
     tail: list[str]             # the last TAIL_LINES lines of make's output
     seconds: float
     outdir: Path
+    reason: str = ""            # one line, when a grader limit stopped it
 
     def remove(self) -> None:
         """Delete the build's private output directory."""
@@ -42,39 +72,100 @@ class BuildResult:
 def check_tools() -> None:
     """Fail with one line if make or a C compiler is missing."""
     if shutil.which("make") is None:
-        raise GraderError("make not found: install the Debian package make "
+        raise ToolMissing("make not found: install the Debian package make "
                           "(or run scripts/deps.sh)")
     if shutil.which("gcc") is None and shutil.which("clang") is None:
-        raise GraderError("gcc not found: install the Debian package gcc "
+        raise ToolMissing("gcc not found: install the Debian package gcc "
                           "(or run scripts/deps.sh)")
 
 
 def make_argv(tree: Path, outdir: Path, make_vars: dict[str, str],
-              jobs: int) -> list[str]:
+              jobs: int, goal: str = "kernel") -> list[str]:
     """The make command line for one kernel build."""
     argv = ["make", "-C", str(tree), f"O={outdir}", f"-j{max(1, jobs)}"]
     argv += [f"{k}={v}" for k, v in sorted(make_vars.items())]
-    return argv + ["kernel"]
+    return argv + [goal]
 
 
-def build(tree: Path, make_vars: dict[str, str], jobs: int = 1) -> BuildResult:
-    """Build tree's kernel into a fresh temp dir (the caller removes it)."""
+def build(tree: Path, make_vars: dict[str, str], jobs: int = 1,
+          lim: Limits = LIMITS,
+          student_files: tuple[str, ...] = ()) -> BuildResult:
+    """Build tree's kernel into a fresh temp dir (the caller removes it),
+    within lim, sandboxed if bwrap is there; student_files are checked
+    for what they read."""
     check_tools()
+    tree = tree.resolve()
     outdir = Path(tempfile.mkdtemp(prefix="vmlab-build-"))
-    argv = make_argv(tree, outdir, make_vars, jobs)
     t0 = time.monotonic()
-    proc = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=_clean_env(), check=False)
+    goals = ["kernel"]
+    if sandbox.available() and sandbox.has_hidden(tree):
+        goals.insert(0, "hidden")
+    for goal in goals:
+        status, timed_out, tail = _make(tree, outdir, goal, make_vars, jobs,
+                                        lim)
+        if status != 0 or timed_out:
+            break
     seconds = time.monotonic() - t0
-    tail = proc.stdout.decode("utf-8", "replace").splitlines()[-TAIL_LINES:]
+    if student_files:
+        refused = depcheck.refused(tree, outdir, student_files)
+        if refused is not None:
+            return BuildResult(False, None, status, [refused], seconds,
+                               outdir)
+        tail = depcheck.withhold(tail, tree, student_files)
     kernel = outdir / "kernel.elf"
-    if proc.returncode == 0 and not kernel.is_file():
+    if timed_out:
+        return BuildResult(False, None, status, tail, seconds, outdir,
+                           f"the build took longer than the grader's "
+                           f"wall-clock limit of {lim.wall_s:g} s")
+    if status == 0 and not kernel.is_file():
         tail = tail + [f"grader: make succeeded but wrote no {kernel}"]
         return BuildResult(False, None, 0, tail, seconds, outdir)
-    ok = proc.returncode == 0
-    return BuildResult(ok, kernel if ok else None, proc.returncode, tail,
-                       seconds, outdir)
+    ok = status == 0
+    return BuildResult(ok, kernel if ok else None, status, tail, seconds,
+                       outdir, "" if ok else limit_hit(tail, status, lim))
+
+
+def _make(tree: Path, outdir: Path, goal: str, make_vars: dict[str, str],
+          jobs: int, lim: Limits) -> tuple[int, bool, list[str]]:
+    """One make run, sandboxed if it can be: status, timed out, tail."""
+    argv = make_argv(tree, outdir, make_vars, jobs, goal)
+    if sandbox.available():
+        argv = sandbox.wrap(argv, sandbox.build_mounts(tree, outdir,
+                                                       goal == "hidden"))
+    else:
+        sandbox.warn_once()
+    with tempfile.TemporaryFile(prefix="vmlab-make-") as out:
+        status, timed_out = limits.run(argv, lim, stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=subprocess.STDOUT,
+                                       env=_clean_env())
+        return status, timed_out, _tail(out)
+
+
+def _tail(out: IO[bytes]) -> list[str]:
+    """The last TAIL_LINES lines of make's output, each cut to a length."""
+    size = out.seek(0, os.SEEK_END)
+    out.seek(max(0, size - TAIL_BYTES))
+    text = out.read(TAIL_BYTES).decode("utf-8", "replace")
+    return [clip(ln) for ln in text.splitlines()[-TAIL_LINES:]]
+
+
+def limit_hit(tail: list[str], status: int, lim: Limits) -> str:
+    """Which of the grader's limits stopped a failed build, in one line,
+    from what make printed ('' if none did, as far as it says)."""
+    text = "\n".join(tail)
+    if HIT_CPU.search(text) or status == -24:           # SIGXCPU
+        return (f"a build step used more than {lim.cpu_s} s of CPU time "
+                "(the grader's limit)")
+    if HIT_FILE.search(text) or status == -25:          # SIGXFSZ
+        return (f"a build step wrote a file of more than "
+                f"{lim.file_bytes >> 20} MiB (the grader's limit)")
+    if HIT_MEMORY.search(text):
+        return (f"a build step ran out of memory or crashed (the grader "
+                f"allows {lim.memory_bytes >> 20} MiB of address space per "
+                "process)")
+    if status < 0:
+        return f"make was killed by signal {-status}"
+    return ""
 
 
 def _clean_env() -> dict[str, str]:

@@ -1,22 +1,29 @@
 """The command lines: grader/grade, grader/vmrun and grader/handin.
 
 Every user error ends as one line on stderr, "grader: ...", and exit status
-2; never a traceback. `grade` exits 0 after grading (whatever the score),
-or 1 with --expect-full when some spec test did not pass.
+2; never a traceback. So does an error inside the grader itself ("internal
+error"; VMGRADE_TRACEBACK=1 shows the traceback instead). `grade` exits 0
+after grading (whatever the score), or 1 with --expect-full when some spec
+test did not pass. Before anything is built it checks that make, a
+compiler and QEMU are there, so a missing tool is said once, not blamed on
+a student.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, NoReturn
 
-from . import ERROR_EXIT, GraderError, batch, handin, job, qemu, report
+from . import (ERROR_EXIT, GraderError, batch, build, handin, job, qemu,
+               report, sandbox)
 from . import tree as treemod
 from .job import Grade, Options, Slots
+from .safetext import printable_line
 from .spec import SpecError
 from .tree import Located, Target
 
@@ -35,8 +42,13 @@ def _guard(fn: Callable[[list[str], Path], int], argv: list[str],
 
 def guarded(fn: Callable[[], int]) -> int:
     """Run an entry point: a user error is one line and exit status 2,
-    never a traceback; Ctrl-C is 130; a closed pipe (| head) is not an
-    error."""
+    never a traceback, and so is a bug of the grader's own; Ctrl-C is 130;
+    a closed pipe (| head) is not an error. Output that cannot be encoded
+    is escaped rather than fatal."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     try:
         return fn()
     except (GraderError, SpecError) as e:
@@ -47,11 +59,25 @@ def guarded(fn: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:
+        if os.environ.get("VMGRADE_TRACEBACK"):
+            raise
+        print(f"grader: {internal_error(e)}", file=sys.stderr)
+        return ERROR_EXIT
 
 
 def one_line(e: BaseException) -> str:
     """An error message on one line, whatever it holds."""
-    return "; ".join(ln.strip() for ln in str(e).splitlines() if ln.strip())
+    return printable_line("; ".join(ln.strip() for ln in str(e).splitlines()
+                                    if ln.strip()))
+
+
+def internal_error(e: BaseException) -> str:
+    """A bug of the grader's, on one line."""
+    what = f"{type(e).__name__}: {one_line(e)}" if str(e) else \
+        type(e).__name__
+    return (f"internal error ({what}); this is a grader bug: please report "
+            "it (VMGRADE_TRACEBACK=1 shows where)")
 
 
 def _count(text: str) -> int:
@@ -124,7 +150,7 @@ def _grade(argv: list[str], script: Path) -> int:
     args = _grade_parser().parse_args(argv)
     try:
         return _dispatch(args, script)
-    except (GraderError, SpecError) as e:
+    except Exception as e:
         if args.gradescope is not None:
             _gradescope_error(args.gradescope, e)
         raise
@@ -133,9 +159,11 @@ def _grade(argv: list[str], script: Path) -> int:
 def _gradescope_error(path: Path, e: Exception) -> None:
     """Tell the student on Gradescope why nothing was graded (best effort:
     the original error is what gets reported either way)."""
+    why = one_line(e) if isinstance(e, (GraderError, SpecError)) else \
+        internal_error(e)
     try:
         report.write_json(path, report.gradescope_error(
-            f"This submission could not be graded: {one_line(e)}"))
+            f"This submission could not be graded: {why}"))
     except GraderError:
         pass
 
@@ -143,6 +171,8 @@ def _gradescope_error(path: Path, e: Exception) -> None:
 def _dispatch(args: argparse.Namespace, script: Path) -> int:
     loc = treemod.locate(args.tree, script)
     _check_combinations(args, loc)
+    check_tools()
+    check_sandbox(args, loc)
     only = _only(args.only)
     opts = Options(args.seed, args.jobs, args.keep, args.repeat)
     if args.submissions is not None:
@@ -160,6 +190,23 @@ def _dispatch(args: argparse.Namespace, script: Path) -> int:
     _check_only(target)
     g = _run([target], opts)[0]
     return _emit(args, g, target.tree)
+
+
+def check_tools() -> None:
+    """make, a compiler and QEMU, or one line saying which to install."""
+    build.check_tools()
+    qemu.find_qemu()
+
+
+def check_sandbox(args: argparse.Namespace, loc: Located) -> None:
+    """Hidden tests are graded only in the sandbox (--hidden, or a
+    submission laid over a tree that carries them): without bwrap, exit 2
+    unless VMGRADE_UNSANDBOXED=1. Anything else warns once and goes on."""
+    subs = args.submission is not None or args.submissions is not None
+    hidden = args.hidden or (subs and sandbox.has_hidden(loc.tree))
+    if hidden and not os.environ.get("VMGRADE_UNSANDBOXED"):
+        sandbox.require()
+    sandbox.warn_once()
 
 
 def _only(globs: list[str]) -> tuple[str, ...]:
@@ -282,8 +329,9 @@ def _batch(args: argparse.Namespace, loc: Located, only: tuple[str, ...],
             shutil.rmtree(scratch, ignore_errors=True)
     for r in rows:
         detail = f"  {r.detail}" if r.detail else ""
-        print(f"{r.student}: {report.fmt_points(r.score)}/"
-              f"{report.fmt_points(r.max_score)} {r.status}{detail}")
+        print(printable_line(f"{r.student}: {report.fmt_points(r.score)}/"
+                             f"{report.fmt_points(r.max_score)} "
+                             f"{r.status}{detail}"))
     if args.csv is not None:
         batch.write_csv(args.csv, rows)
     if args.json_dir is not None:

@@ -27,6 +27,12 @@ Only leaf results are tests. A result that closes a nested document (the
 "not ok 1 boot" above) summarises a suite and is not a test. A test's name is
 "suite.name", the suite being the nearest enclosing "# Subtest:"; the
 "# RUN" line, when it matches, gives the full name directly.
+
+The log is the student's, so parsing takes time in proportion to its length
+whatever it holds: a line is cut at MAX_LINE characters (with a marker)
+before it is read, no pattern has nested or overlapping repeats that could
+backtrack, documents nest at most MAX_DEPTH deep (a deeper header is
+noise), and a panic keeps at most MAX_TEST_LINES backtrace lines.
 """
 
 from __future__ import annotations
@@ -34,13 +40,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .safetext import MAX_LINE, clip
+
 MAX_TEST_LINES = 200        # diagnostics kept per test; the rest are counted
+MAX_DEPTH = 32              # nested documents; the kernel nests 2 deep
 
 HEADER = re.compile(r"^(?:KTAP|TAP) version \d+\s*$")
 PLAN = re.compile(r"^1\.\.(\d+)\b")
 RESULT = re.compile(r"^(not ok|ok)[ \t]+(\d+)\b[ \t]*(?:-[ \t]*)?(.*)$")
 GLUED_RESULT = re.compile(r"(not ok|ok) (\d+) (\S+)(.*)$")
-DIRECTIVE = re.compile(r"^(.*?)\s*#\s*(SKIP|TODO|XFAIL)\b\s*(.*)$", re.IGNORECASE)
+DIRECTIVE_AT = re.compile(r"#\s*(SKIP|TODO|XFAIL)\b", re.IGNORECASE)
 SUBTEST = re.compile(r"^#\s*Subtest:\s*(\S+)")
 RUN = re.compile(r"#\s*RUN\s+(\S+)\s*$")
 DONE = re.compile(r"^#\s*vmlab: tests done\b")
@@ -210,8 +219,9 @@ class _Parser:
             return True
         if self.in_trace and (m := BACKTRACE.search(raw)):
             panic = self.log.panics[-1]
-            panic.backtrace.append(m.group(1))
-            panic.trace_lines.append(raw.strip())
+            if len(panic.trace_lines) < MAX_TEST_LINES:
+                panic.backtrace.append(m.group(1))
+                panic.trace_lines.append(raw.strip())
             return True
         return False
 
@@ -243,6 +253,8 @@ class _Parser:
         self.lines = []
 
     def _push(self, doc: _Doc) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            return
         if self.stack and doc.indent > self.stack[0].indent:
             self.indented = True
         self.stack.append(doc)
@@ -387,18 +399,25 @@ class _Parser:
 
 
 def _split_directive(rest: str) -> tuple[str, str | None, str]:
-    """Split "name # SKIP reason" into ("name", "SKIP", "reason")."""
-    m = DIRECTIVE.match(rest)
-    if not m:
-        return rest.strip(), None, ""
-    return m.group(1).strip(), m.group(2).upper(), m.group(3).strip()
+    """Split "name # SKIP reason" into ("name", "SKIP", "reason"): the
+    first "#" followed by a directive. Linear: the blanks after one "#" end
+    before the next "#", so no character is looked at more than twice."""
+    at = rest.find("#")
+    while at != -1:
+        m = DIRECTIVE_AT.match(rest, at)
+        if m:
+            return (rest[:at].strip(), m.group(1).upper(),
+                    rest[m.end():].strip())
+        at = rest.find("#", at + 1)
+    return rest.strip(), None, ""
 
 
 def parse(text: str) -> KtapLog:
-    """Parse a whole serial log; never raises on odd input."""
+    """Parse a whole serial log; never raises on odd input, and takes time
+    in proportion to its length."""
     p = _Parser()
     for line in text.split("\n"):
-        p.feed(line)
+        p.feed(clip(line, MAX_LINE))
     p.finish()
     return p.log
 

@@ -30,6 +30,11 @@ counts the ACPI PM timer, see grader/tests/kernels/wdt_clock.S):
   - writing any byte to port 0x441 disarms it.
   So a test with a budget of S virtual seconds (even, 2..30) arms it with
   V = (30 - S) / 2, and the harness re-arms it before every test.
+
+QEMU runs under limits (limits.py, qemu_limits()): its address space, its
+CPU time (a backstop for a grader that died and left it running) and the
+size of the files it writes (the serial log may pass the output cap, so a
+flood is seen as one, but not by much).
 """
 
 from __future__ import annotations
@@ -48,7 +53,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import GraderError
+from . import GraderError, ToolMissing, limits, sandbox
+from .limits import Limits
+from .channel import Channel
+from . import channel
 from .spec import QemuConfig
 
 QEMU = "qemu-system-x86_64"
@@ -57,6 +65,11 @@ EXIT_PANIC = (0x11 << 1) | 1        # 35
 POLL_S = 0.01
 KTAP_MARK = b"KTAP version 1"
 SOCKET_PATH_MAX = 100               # sun_path is 108 bytes on Linux
+# Address space QEMU may use besides guest RAM. Measured on QEMU 7.2 (TCG,
+# -icount, -m 128M -smp 4): VmPeak 1414 MiB, most of it TCG's 1 GiB code
+# buffer; it cannot start below about 1.2 GiB and slows down below 1.4. 3 GiB
+# leaves room for other versions and hosts (more malloc arenas, say).
+QEMU_AS_BASE = 3 << 30
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,7 @@ class Boot:
     wall_ms: float
     first_ktap_ms: float | None
     tmpdir: str | None = None       # set when the temp dir was kept
+    channel: Channel | None = None  # the verified result channel, if any
 
     @property
     def ended_cleanly(self) -> bool:
@@ -85,12 +99,26 @@ class Boot:
 
 
 def find_qemu() -> str:
-    """The QEMU binary, or a one-line GraderError telling how to get it."""
+    """The QEMU binary, or a one-line ToolMissing telling how to get it."""
     path = shutil.which(QEMU)
     if path is None:
-        raise GraderError(f"{QEMU} not found: install the Debian package "
+        raise ToolMissing(f"{QEMU} not found: install the Debian package "
                           "qemu-system-x86 (or run scripts/deps.sh)")
     return path
+
+
+def qemu_limits(m: Machine) -> Limits:
+    """The limits a graded boot of machine m runs under."""
+    wall = m.qemu.wall_backstop_s
+    return Limits(memory_bytes=mem_bytes(m.mem) + QEMU_AS_BASE,
+                  cpu_s=int(2 * wall) + 30,
+                  file_bytes=m.qemu.output_cap_bytes + (1 << 20),
+                  wall_s=wall)
+
+
+def mem_bytes(mem: str) -> int:
+    """A -m size as the spec gives it ("128M", "1G") in bytes."""
+    return int(mem[:-1]) << (30 if mem.endswith("G") else 20)
 
 
 def kernel_cmdline(ktest: list[str] | None, seed: int | None,
@@ -161,6 +189,9 @@ def run_boot(m: Machine, kernel: Path, cmdline: str,
              keep: bool = False, typed: str | None = None) -> Boot:
     """Boot kernel once under supervision and say how it ended.
 
+    A kernel that speaks the result channel (vmgrade/channel.py) gets a
+    fresh key and the debugcon device, and the Boot its verified lines.
+
     typed, if given, is what arrives on the serial line (the monitor's
     input), as if typed from the first instant.
     """
@@ -170,7 +201,13 @@ def run_boot(m: Machine, kernel: Path, cmdline: str,
         if typed is not None:
             (tmp / "typed.txt").write_text(typed, encoding="utf-8")
         argv = graded_argv(qemu, m, kernel, cmdline, tmp, typed is not None)
-        boot = _Supervisor(argv, tmp, m.qemu).run(cmdline)
+        key = channel.new_key() if channel.speaks_channel(kernel) else None
+        if key is not None:
+            argv += channel.qemu_args(tmp, key)
+        argv = sandbox.boot_argv(argv, tmp, kernel)
+        boot = _Supervisor(argv, tmp, m.qemu, qemu_limits(m)).run(cmdline)
+        if key is not None:
+            boot.channel = channel.read(tmp, key, m.qemu.output_cap_bytes)
         boot.tmpdir = str(tmp) if keep else None
         return boot
     finally:
@@ -249,10 +286,12 @@ def _json_line(line: bytes) -> dict[str, Any] | None:
 class _Supervisor:
     """Runs QEMU, watches QMP, the serial log and the clock, then reaps."""
 
-    def __init__(self, argv: list[str], tmp: Path, cfg: QemuConfig) -> None:
+    def __init__(self, argv: list[str], tmp: Path, cfg: QemuConfig,
+                 lim: Limits) -> None:
         self.argv = argv
         self.tmp = tmp
         self.cfg = cfg
+        self.lim = lim
         self.serial = tmp / "serial.log"
         self.outcome: str | None = None      # decided by us, not by QEMU
         self.shutdown: str | None = None     # SHUTDOWN reason from QMP
@@ -268,13 +307,9 @@ class _Supervisor:
                 open(typed if typed.exists() else os.devnull, "rb") as inp, \
                 open(self.serial if typed.exists() else os.devnull,
                      "wb") as out:
-            try:
-                proc = subprocess.Popen(self.argv, cwd=self.tmp, stdin=inp,
-                                        stdout=out if typed.exists() else err,
-                                        stderr=err)
-            except OSError as e:
-                raise GraderError(f"cannot run {self.argv[0]}: "
-                                  f"{e.strerror}") from None
+            proc = limits.start(self.argv, self.lim, cwd=self.tmp, stdin=inp,
+                                stdout=out if typed.exists() else err,
+                                stderr=err)
             try:
                 self._watch(proc, deadline)
             finally:
@@ -400,16 +435,9 @@ def _qemu_stderr(path: Path) -> str:
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    """Make sure a process we started (QEMU, gdb) is gone: terminate, then
-    kill, and always wait."""
-    if proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=2)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """Make sure a process we started (QEMU, gdb) is gone, with its process
+    group: terminate, then kill, and always wait."""
+    limits.stop(proc)
 
 
 def pick_free_port() -> int:

@@ -8,9 +8,11 @@
  *	    [<ffffffff80103120>] ktest_run_one+0x60
  *	    ...
  *
- * A panic inside panic (a fault while printing, say) skips the backtrace
- * and stops at once.
+ * It goes through kreport(), so a graded boot also sends it, signed, on
+ * the result channel (kern/test/kchan.c). A panic inside panic (a fault
+ * while printing, say) skips the backtrace and stops at once.
  */
+#include <kchan.h>
 #include <kernel.h>
 #include <ksyms.h>
 #include <platform.h>
@@ -27,12 +29,12 @@ void panic(const char *fmt, ...)
 		kprintf("\npanic[cpu0]: recursive panic\n");
 		platform_exit(EXIT_PANIC);
 	}
-	kprintf("\npanic[cpu0]: ");
+	kreport("\npanic[cpu0]: ");
 	va_start(ap, fmt);
-	vkprintf(fmt, ap);
+	vkreport(fmt, ap);
 	va_end(ap);
-	kprintf("\n");
-	backtrace_print(read_rbp());
-	kprintf("vmlab: halted\n");
+	kreport("\n");
+	backtrace_report(read_rbp(), kreport);
+	kreport("vmlab: halted\n");
 	platform_exit(EXIT_PANIC);
 }

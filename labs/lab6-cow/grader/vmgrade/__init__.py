@@ -15,6 +15,8 @@ Modules, one concern each:
   handin      writing the hand-in tarball
   cli         the grade, vmrun and handin commands
   validate    make check's proof that every lab is valid (top-level repo only)
+  limits      time, memory and file-size limits on every process it starts
+  safetext    untrusted text made safe to print and to serialise
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from __future__ import annotations
 
 class GraderError(Exception):
     """A user or environment error: printed as one line, exit status 2."""
+
+
+class ToolMissing(GraderError):
+    """A program the grader needs (QEMU, make, gcc, gdb) is not installed:
+    nothing can be graded, so a batch stops rather than fail every student."""
 
 
 ERROR_EXIT = 2

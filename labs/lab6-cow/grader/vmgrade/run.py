@@ -14,6 +14,10 @@ A grade is a few boots of the same kernel:
   - a monitor test boots alone without ktest=, so the kernel starts its
     monitor; its lines arrive on the serial line as if typed, followed by
     "poweroff", and each line's output must match its regex.
+Results and panics come from the boot's verified result channel when it
+has one (vmgrade/channel.py), never from the console alone; the console
+still gives each test's diagnostics and the crash excerpts, and monitor
+tests, whose kernel reports nothing, are judged on the console.
 Boots are requested through a callable, so tests can replay recorded logs.
 """
 
@@ -24,8 +28,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
-from . import ktap
+from . import channel, ktap
 from .qemu import Boot, kernel_cmdline
+from .safetext import clip
 from .spec import TestSpec
 
 EXCERPT_LINES = 30
@@ -75,6 +80,15 @@ def suite_globs(tests: list[TestSpec]) -> list[str]:
     return [f"{s}.*" for s in suites]
 
 
+# A kernel whose boots keep running into the wall-clock backstop (the
+# watchdog should have stopped each one long before) is not booted again
+# after the second such boot: its remaining tests are crashed with this
+# outcome, so one submission costs at most two backstops, not one per test.
+WALL_TIMEOUTS_MAX = 2
+WALL_GIVE_UP = ("wall-timeout: not booted again after two boots ran to the "
+                "wall-clock backstop")
+
+
 def run_all(boot_fn: BootFn, tests: list[TestSpec], seed: int,
             only: tuple[str, ...] = ()) -> RunResult:
     """Run the main chain and every alone-boot, side by side."""
@@ -103,12 +117,17 @@ def run_chain(boot_fn: BootFn, globs: list[str], seed: int,
     """The main boot and its resumes, until the report is complete."""
     result = RunResult({}, [])
     resume: str | None = None
+    walls = 0
     for _ in range(len(expected) + 1):
         boot = boot_fn(kernel_cmdline(globs, seed, resume))
         result.boots.append(boot)
-        log = ktap.parse(boot.log)
+        log = channel.trusted_log(boot.log, boot.channel)
         resume = _absorb(result, log, boot, expected)
         if resume is None:
+            return result
+        walls += boot.outcome == "wall-timeout"
+        if walls == WALL_TIMEOUTS_MAX:
+            _crash_rest(result, expected, boot, log, WALL_GIVE_UP)
             return result
     _crash_rest(result, expected, boot, log)    # out of resumes
     return result
@@ -152,19 +171,23 @@ def _crash(boot: Boot, log: ktap.KtapLog, outcome: str) -> Crash:
 
 
 def excerpt(text: str, n: int = EXCERPT_LINES) -> list[str]:
-    """The last n lines of a log (none for an empty log)."""
-    return text.rstrip("\n").split("\n")[-n:] if text.strip() else []
+    """The last n lines of a log (none for an empty log), each cut to
+    safetext.MAX_LINE characters."""
+    if not text.strip():
+        return []
+    return [clip(ln) for ln in text.rstrip("\n").rsplit("\n", n)[-n:]]
 
 
 def _crash_rest(result: RunResult, expected: list[str], boot: Boot,
-                log: ktap.KtapLog) -> None:
-    """The boot died outside any test: everything unreported crashed."""
+                log: ktap.KtapLog, outcome: str | None = None) -> None:
+    """The boot died outside any test, or the chain gives up: everything
+    unreported crashed, with outcome (the boot's own by default)."""
     idx = len(result.boots) - 1
     for name in expected:
         if name not in result.runs:
             result.runs[name] = TestRun(
-                name, "crashed", crash=_crash(boot, log, boot.outcome),
-                boot=idx)
+                name, "crashed",
+                crash=_crash(boot, log, outcome or boot.outcome), boot=idx)
 
 
 def _plan_deficits(result: RunResult, log: ktap.KtapLog,
@@ -185,7 +208,8 @@ def run_alone(boot_fn: BootFn, t: TestSpec, seed: int
         boot = boot_fn(kernel_cmdline(None, seed), typed)
         return judge_monitor(t, boot), boot
     boot = boot_fn(kernel_cmdline([t.name], seed))
-    return judge_alone(t, boot, ktap.parse(boot.log)), boot
+    log = channel.trusted_log(boot.log, boot.channel)
+    return judge_alone(t, boot, log), boot
 
 
 def monitor_outputs(log: str) -> list[tuple[str, str]]:

@@ -43,6 +43,12 @@ class Lab:
     mem: str
     student_files: tuple[str, ...]
     host_tests: tuple[str, ...] = ()   # cmocka programs that test this lab
+    # The object checks' allowlists (objcheck.py); interface None: the
+    # lab's objects are not checked.
+    interface: tuple[str, ...] | None = None
+    may_call: tuple[str, ...] = ()
+    privileged: tuple[str, ...] = ()
+    moncmds: tuple[str, ...] = ()
 
     @property
     def dirname(self) -> str:
@@ -129,7 +135,14 @@ def _lab_to_json(lab: Lab) -> dict[str, Any]:
     return {"lab": lab.lab, "name": lab.name, "title": lab.title,
             "smp": lab.smp, "mem": lab.mem,
             "student_files": list(lab.student_files),
-            "host_tests": list(lab.host_tests)}
+            "host_tests": list(lab.host_tests)} | _allowlists_to_json(lab)
+
+
+def _allowlists_to_json(lab: Lab) -> dict[str, Any]:
+    if lab.interface is None:
+        return {}
+    return {"interface": list(lab.interface), "may_call": list(lab.may_call),
+            "privileged": list(lab.privileged), "moncmds": list(lab.moncmds)}
 
 
 def _test_to_json(t: TestSpec) -> dict[str, Any]:
@@ -250,8 +263,20 @@ def _parse_lab(where: str, raw: Any) -> Lab:
     for h in host:
         if not isinstance(h, str) or not re.fullmatch(r"test_[a-z0-9_]+", h):
             raise SpecError(f"{where}: host test {h!r} must be named test_*")
+    interface = raw.get("interface")
     return Lab(n, name, _get(where, raw, "title", str, name), smp, mem,
-               tuple(files), tuple(host))
+               tuple(files), tuple(host),
+               None if interface is None else _names(where, raw, "interface"),
+               _names(where, raw, "may_call"), _names(where, raw, "privileged"),
+               _names(where, raw, "moncmds"))
+
+
+def _names(where: str, raw: Any, key: str) -> tuple[str, ...]:
+    """An allowlist of the object checks: a list of strings."""
+    val = _get(where, raw, key, list, [])
+    if not all(isinstance(v, str) and v for v in val):
+        raise SpecError(f"{where}: '{key}' must be a list of names")
+    return tuple(val)
 
 
 def _parse_file_rule(where: str, fpath: str, raw: Any) -> FileRule:

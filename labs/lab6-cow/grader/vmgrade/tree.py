@@ -79,6 +79,13 @@ class Target:
             return self.spec.lab(self.lab).dirname
         return f"solutions LAB={self.lab} SOL={self.sol}"
 
+    @property
+    def student_files(self) -> tuple[str, ...]:
+        """The files a student wrote: a lab tree's; none in solutions/."""
+        if self.sol is not None:
+            return ()
+        return self.spec.lab(self.lab).student_files
+
     def make_vars(self) -> dict[str, str]:
         """LAB/SOL for solutions/; never any for a lab tree."""
         if self.sol is None:

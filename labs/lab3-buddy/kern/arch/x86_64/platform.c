@@ -1,9 +1,10 @@
 /*
  * platform.c — the devices of the QEMU machine that the kernel relies on
- * from its first instruction: COM1, isa-debug-exit, the ib700 watchdog and
- * the CMOS NVRAM.
+ * from its first instruction: COM1, isa-debug-exit, the ib700 watchdog,
+ * the CMOS NVRAM, fw_cfg and debugcon.
  */
 #include <kernel.h>
+#include <kstring.h>
 #include <platform.h>
 #include <x86.h>
 
@@ -30,6 +31,22 @@
 
 #define CMOS_INDEX 0x70
 #define CMOS_DATA 0x71
+
+/*
+ * fw_cfg (QEMU docs/specs/fw_cfg.rst): write a 16-bit selector to port
+ * 0x510, then read the item's bytes one at a time from port 0x511. Item 0
+ * is the signature "QEMU"; item 0x19 is the file directory: a big-endian
+ * 32-bit count, then per file a big-endian 32-bit size, a 16-bit selector,
+ * 16 reserved bits and a NUL-terminated name of up to 56 bytes.
+ */
+#define FWCFG_SELECT_PORT 0x510
+#define FWCFG_DATA_PORT 0x511
+#define FWCFG_SIGNATURE 0x00
+#define FWCFG_FILE_DIR 0x19
+#define FWCFG_NAME_MAX 56
+#define FWCFG_FILES_MAX 256 /* QEMU has a few dozen; bounds a bad count */
+
+#define DEBUGCON_PORT 0xe9
 
 void serial_init(void)
 {
@@ -93,4 +110,59 @@ uint8_t cmos_read(uint8_t reg)
 {
 	outb(CMOS_INDEX, reg);
 	return inb(CMOS_DATA);
+}
+
+static inline void outw(uint16_t port, uint16_t v)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static void fwcfg_read(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	for (size_t i = 0; i < len; i++)
+		p[i] = inb(FWCFG_DATA_PORT);
+}
+
+static uint32_t fwcfg_be(const uint8_t *p, int n)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int fwcfg_read_file(const char *name, void *buf, size_t len)
+{
+	uint8_t sig[4], count[4], ent[8];
+	char fname[FWCFG_NAME_MAX];
+	uint32_t n, size;
+
+	outw(FWCFG_SELECT_PORT, FWCFG_SIGNATURE);
+	fwcfg_read(sig, sizeof(sig));
+	if (memcmp(sig, "QEMU", 4) != 0)
+		return -1;
+	outw(FWCFG_SELECT_PORT, FWCFG_FILE_DIR);
+	fwcfg_read(count, sizeof(count));
+	n = MIN(fwcfg_be(count, 4), FWCFG_FILES_MAX);
+	for (uint32_t i = 0; i < n; i++) {
+		fwcfg_read(ent, sizeof(ent)); /* size, selector, reserved */
+		fwcfg_read(fname, sizeof(fname));
+		fname[FWCFG_NAME_MAX - 1] = '\0';
+		if (strcmp(fname, name) != 0)
+			continue;
+		size = fwcfg_be(ent, 4);
+		outw(FWCFG_SELECT_PORT, (uint16_t)fwcfg_be(ent + 4, 2));
+		fwcfg_read(buf, MIN(size, len));
+		return (int)size;
+	}
+	return -1;
+}
+
+void debugcon_write(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		outb(DEBUGCON_PORT, (uint8_t)s[i]);
 }

@@ -165,20 +165,38 @@ static int map_image(const char *start, const char *end, unsigned prot)
 			   pa >> PAGESHIFT, prot, 0);
 }
 
-/* Every RAM range at KPM_BASE + pa, rounded out to whole pages. */
+/* [pa, end) of the direct map with prot, if the range is not empty. */
+static int map_direct_range(uint64_t pa, uint64_t end, unsigned prot)
+{
+	if (pa >= end)
+		return 0;
+	return hat_devload(&kernel_hat, KPM_BASE + pa, end - pa,
+			   pa >> PAGESHIFT, prot, 0);
+}
+
+/*
+ * Every RAM range at KPM_BASE + pa, rounded out to whole pages: read-write,
+ * except the direct map's alias of the kernel's text and rodata, which is
+ * read-only, as in Linux. Patching kernel code or constants then takes a
+ * page-table edit (or clearing CR0.WP), not a plain store through the alias.
+ */
 static int map_direct(void)
 {
+	uint64_t ro_lo = kimage_pa(__kernel_start), ro_hi = kimage_pa(__data_start);
+
+	ASSERT(ro_lo % PAGESIZE == 0 && ro_hi % PAGESIZE == 0 && ro_lo < ro_hi);
 	for (int i = 0; i < memmap_count; i++) {
 		const struct memseg *m = &memmap[i];
 		uint64_t pa = ROUNDDOWN(m->base, PAGESIZE);
 		uint64_t end = ROUNDUP(m->base + m->len, PAGESIZE);
+		uint64_t lo = MIN(MAX(pa, ro_lo), end), hi = MIN(MAX(pa, ro_hi), end);
 		int err;
 
 		if (m->type != MEM_RAM)
 			continue;
-		err = hat_devload(&kernel_hat, KPM_BASE + pa, end - pa,
-				  pa >> PAGESHIFT, PROT_READ | PROT_WRITE, 0);
-		if (err != 0)
+		if ((err = map_direct_range(pa, lo, PROT_READ | PROT_WRITE)) ||
+		    (err = map_direct_range(lo, hi, PROT_READ)) ||
+		    (err = map_direct_range(hi, end, PROT_READ | PROT_WRITE)))
 			return err;
 	}
 	return 0;

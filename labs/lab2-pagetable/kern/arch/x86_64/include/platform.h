@@ -1,14 +1,16 @@
 /*
  * platform.h — the QEMU machine around the kernel: the serial console, the
- * isa-debug-exit device that powers off with a status, and the ib700
+ * isa-debug-exit device that powers off with a status, the ib700
  * watchdog the test harness arms so that a hung test is caught in virtual
- * time.
+ * time, and fw_cfg and debugcon, which carry the harness's result channel
+ * (kern/test/kchan.c).
  */
 #ifndef PLATFORM_H
 #define PLATFORM_H
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Statuses for platform_exit(). QEMU exits with (status << 1) | 1, so the
@@ -35,5 +37,15 @@ int serial_getc(void);
 
 /* Read a CMOS/RTC NVRAM register (QEMU stores the RAM size there). */
 uint8_t cmos_read(uint8_t reg);
+
+/*
+ * Copy up to len bytes of QEMU's fw_cfg file `name` (say "opt/vmlab/key",
+ * given by -fw_cfg name=...,string=...) into buf. Returns the file's size,
+ * or -1 if the machine has no fw_cfg or no such file.
+ */
+int fwcfg_read_file(const char *name, void *buf, size_t len);
+
+/* Write len bytes to QEMU's debugcon (port 0xe9); lost if it is absent. */
+void debugcon_write(const char *s, size_t len);
 
 #endif /* PLATFORM_H */
