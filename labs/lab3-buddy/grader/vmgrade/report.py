@@ -97,10 +97,19 @@ def needs_review(g: Grade) -> list[str]:
             + [f"  {printable_line(r)}" for r in g.review] + [""])
 
 
-def _build_failure(g: Grade) -> list[str]:
+def _build_headline(g: Grade) -> str:
+    """Why there is no kernel: make failed, or what it built was refused
+    (make exited 0, and the tail holds the object checks' lines)."""
     why = f": {printable_line(g.build.reason)}" if g.build.reason else ""
-    lines = [f"the kernel did not build (make exit {g.build.status}){why}; "
-             "every test scores 0. The end of make's output:"]
+    if g.build.status == 0:
+        return (f"the kernel was built but refused{why}; every test scores "
+                "0. What the checks found:")
+    return (f"the kernel did not build (make exit {g.build.status}){why}; "
+            "every test scores 0. The end of make's output:")
+
+
+def _build_failure(g: Grade) -> list[str]:
+    lines = [_build_headline(g)]
     return lines + [f"  | {printable(ln)}" for ln in g.build.tail] + [""]
 
 
@@ -395,9 +404,8 @@ def _gradescope_summary(g: Grade) -> str:
 
 def _gradescope_outcome(g: Grade) -> str:
     if not g.build.ok:
-        why = f" ({g.build.reason})" if g.build.reason else ""
-        return (f"The kernel did not build{why}; every test scores 0. "
-                "The end of make's output:\n" + "\n".join(g.build.tail))
+        head = _build_headline(g)
+        return head[0].upper() + head[1:] + "\n" + "\n".join(g.build.tail)
     visible = [t for t in g.score.graded if not t.hidden]
     passed = sum(t.passed for t in visible)
     return (f"{g.target.label}, seed {g.seed}: {passed} of {len(visible)} "
