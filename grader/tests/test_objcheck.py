@@ -119,11 +119,17 @@ class Attacks(unittest.TestCase):
         self.assertEqual(objcheck.check_source(
             "kern/mm/buddy.c", "#include <page.h>\n# include \"kenv.h\"\n"), [])
 
-    def test_extra_global_shadowing_harness_rejected(self) -> None:
+    def test_extra_global_is_flagged_not_rejected(self) -> None:
+        # A global beyond the interface is most often an honest helper
+        # without `static`: it must not cost marks, but a person looks.
+        # (One named like a kernel function fails at the link: no weak
+        # symbols in the kernel.)
         v = self.compile('void ktest_report(const char *n) { (void)n; }\n'
                          'int page_alloc_pages(int o) { return o; }\n')
-        self.assertRejected(v, "defines global ktest_report")
-        self.assertFalse([r for r in v.rejected if "page_alloc_pages" in r])
+        self.assertEqual(v.rejected, [])
+        self.assertTrue(any("defines global ktest_report" in r
+                            for r in v.review), v.review)
+        self.assertFalse([r for r in v.review if "page_alloc_pages" in r])
 
     def test_init_array_and_writable_text_rejected(self) -> None:
         v = self.compile('volatile int seen;\n'
