@@ -5,13 +5,14 @@
 #   make labs     regenerate labs/ from solutions/
 #   make qemu     boot the reference kernel on this terminal
 #   make test     host unit tests of the reference (cmocka, ASan+UBSan)
+#   make mutants  grade the whole mutant suite (instructors; mutants/README.md)
 #   make bench    benchmarks: boot time, grade time, -j speed-up, determinism
 #   make doctor   what is installed, what is missing, how to fix it
 
 PYTHON ?= python3
 J ?= 2
 
-.PHONY: deps grade check labs qemu test bench doctor
+.PHONY: deps grade check labs qemu test bench doctor mutants
 deps:
 	@bash scripts/deps.sh
 
@@ -29,6 +30,9 @@ qemu: deps
 
 test: deps
 	@$(MAKE) --no-print-directory -C solutions test
+
+mutants: deps
+	@$(PYTHON) grader/mutants -j $(J)
 
 bench: deps
 	@$(PYTHON) scripts/bench.py

@@ -47,6 +47,11 @@ step "grader unit tests" "$PYTHON" -m unittest discover -s grader/tests -t grade
 step "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
+# A fixed sample of the mutants (the same every run) and every alternative;
+# `make mutants` grades them all. Every patch's format, regions and apply
+# are checked either way.
+step "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
+	--sample "${MUTANT_SAMPLE:-3}" -q -j "$J"
 step "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
 	--solutions solutions -j "$J"
 

@@ -16,6 +16,7 @@ gcc:gcc
 make:make
 binutils:ld
 unifdef:unifdef
+patch:patch
 libcmocka-dev:/usr/include/cmocka.h
 libjemalloc-dev:/usr/include/jemalloc/jemalloc.h
 python3:python3

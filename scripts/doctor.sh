@@ -22,6 +22,7 @@ check gcc gcc gcc --version
 check ld binutils ld --version
 check make make make --version
 check unifdef unifdef unifdef -V
+check patch patch patch --version
 check gdb gdb gdb --version
 check python3 python3 python3 --version
 check bwrap bubblewrap bwrap --version

@@ -72,7 +72,7 @@ def grade(target: Target, opts: Options, slots: Slots) -> Grade:
         if not built.ok:
             return Grade(target, opts.seed, built, [], unbuilt(target.tests()),
                          time.monotonic() - t0)
-        reps = _boots(target, built, opts, slots)
+        reps = run_boots(target, built, opts, slots)
     finally:
         if not opts.keep:
             built.remove()
@@ -86,7 +86,7 @@ def grade(target: Target, opts: Options, slots: Slots) -> Grade:
     return g
 
 
-def _boots(target: Target, built: BuildResult, opts: Options,
+def run_boots(target: Target, built: BuildResult, opts: Options,
            slots: Slots) -> list[run.RunResult]:
     machine = target.machine()
     assert built.kernel is not None

@@ -49,7 +49,7 @@ SKIPPED = frozenset({"labs.json", "README.md"})  # replaced by generated files
 RESERVED = frozenset({"lab.json", "lab.mk"})
 GRADER_SCRIPTS = ("grade", "handin", "vmrun", "README.md")
 GRADER_PRIVATE = frozenset({"labgen.py", "validate.py", "gdbcheck.py",
-                            "autograder.py"})
+                            "autograder.py", "mutants.py"})
 LAB_DIR = re.compile(r"lab[0-9]+-[a-z][a-z0-9]*")
 
 # A preprocessor conditional that mentions LAB or SOL as a whole word.
