@@ -276,6 +276,7 @@ class Worker:
         self.solutions = solutions
         self.spec = spec
         self.root = base / f"w{k}"
+        self.any_test = False
         self.tree = self.root / "solutions"
         shutil.copytree(solutions, self.tree, ignore=shutil.ignore_patterns(
             "build", ".gdbport"))
@@ -318,7 +319,7 @@ class Worker:
             return Verdict(p, "full", detail=f"{sc.points:g}/"
                            f"{sc.max_points:g} points")
         if failed:
-            want = p.caught_by
+            want = [] if self.any_test else p.caught_by
             if want and not set(want) & set(failed):
                 return Verdict(p, "error", failed, detail="none of its "
                                f"Caught-by tests failed ({' '.join(want)})")
@@ -343,8 +344,8 @@ class Worker:
 
 
 def grade_all(patches: list[Patch], solutions: Path, spec: Spec,
-              opts: Options, host: bool,
-              progress=None) -> list[Verdict]:
+              opts: Options, host: bool, progress=None,
+              any_test: bool = False) -> list[Verdict]:
     """Grade every checked patch on opts.jobs workers; a patch with
     problems is an error without being built."""
     todo = [p for p in patches if not p.problems]
@@ -360,6 +361,8 @@ def grade_all(patches: list[Patch], solutions: Path, spec: Spec,
     with tempfile.TemporaryDirectory(prefix="vmlab-mutants-") as base:
         workers = [Worker(solutions, spec, Path(base), k)
                    for k in range(max(1, min(opts.jobs, len(todo))))]
+        for w in workers:
+            w.any_test = any_test
 
         def work(w: Worker) -> None:
             while True:
@@ -427,6 +430,9 @@ def _parser() -> ArgParser:
                    help="K mutants per lab, chosen by --seed, and every "
                    "alternative")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--any-test", action="store_true",
+                   help="a mutant counts as killed by any failing test, "
+                   "its Caught-by tests or not (to measure older tests)")
     p.add_argument("--no-host", action="store_true",
                    help="skip host tests for survivors")
     p.add_argument("--list", action="store_true",
@@ -491,7 +497,7 @@ def _main(argv: list[str] | None, repo: Path | None) -> int:
 
     verdicts = grade_all(chosen, solutions, spec,
                          Options(seed=args.seed, jobs=args.jobs),
-                         not args.no_host, progress)
+                         not args.no_host, progress, args.any_test)
     verdicts += [Verdict(p, "error", detail="; ".join(p.problems))
                  for p in broken]
     for v in verdicts[len(chosen):]:
