@@ -23,7 +23,7 @@ check: deps
 	@bash scripts/check.sh
 
 labs: deps
-	@$(PYTHON) grader/genlabs -q
+	@$(PYTHON) grader/genlabs -q $(if $(filter 1,$(FORCE)),--force)
 
 qemu: deps
 	@$(MAKE) --no-print-directory -C solutions qemu

@@ -430,6 +430,48 @@ class ReproducibleTest(LabgenTestCase):
         self.assertTrue((self.labs / "notes").exists())
 
 
+class KeepWorkTest(LabgenTestCase):
+    """make labs never loses a student's work (rule 4 of labgen.py)."""
+
+    def test_edited_student_file_refused_and_named(self) -> None:
+        """Bug: make labs silently overwriting a student's trap.c."""
+        self.generate()
+        mine = self.tree(1) / "kern/core.c"
+        mine.write_text("my work\n")
+        (self.tree(2) / "notes.txt").write_text("mine too\n")
+        before = snapshot(self.labs)
+        rc, _, err = self.genlabs("-q")
+        self.assertEqual(rc, 2)
+        self.assertIn("lab1-trap/kern/core.c (edited)", err)
+        self.assertIn("lab2-pagetable/notes.txt (not written", err)
+        self.assertIn("FORCE=1", err)
+        self.assertEqual(len(err.strip().splitlines()), 1)
+        self.assertEqual(snapshot(self.labs), before)
+        self.generate("--force")
+        self.assertNotEqual(mine.read_text(), "my work\n")
+        self.assertFalse((self.tree(2) / "notes.txt").exists())
+
+    def test_given_file_edit_is_not_work(self) -> None:
+        """Bug: refusing over a file that is not the student's (the kit's
+        own files are regenerated as before)."""
+        self.generate()
+        (self.tree(2) / "kern/core.c").write_text("scribbled\n")
+        self.generate()
+        self.assertNotEqual(self.text(2, "kern/core.c"), "scribbled\n")
+
+    def test_build_output_and_handin_carried_over(self) -> None:
+        """Bug: make labs deleting build/ and the hand-in tarball."""
+        self.generate()
+        (self.tree(1) / "build").mkdir()
+        (self.tree(1) / "build/kernel.elf").write_text("elf\n")
+        (self.tree(1) / "lab1-trap-handin.tar.gz").write_text("tgz\n")
+        self.generate()
+        self.assertEqual(self.text(1, "build/kernel.elf"), "elf\n")
+        self.assertEqual(self.text(1, "lab1-trap-handin.tar.gz"), "tgz\n")
+        rc, out, _ = self.genlabs("--check")
+        self.assertEqual(rc, 0, out)
+
+
 class CheckTest(LabgenTestCase):
     def test_in_sync(self) -> None:
         """Bug: --check differing from a fresh generate (e.g. README links

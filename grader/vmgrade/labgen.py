@@ -20,6 +20,11 @@ Three rules keep the trees trustworthy:
      place only when every tree has built, so a failure leaves labs/ as it was.
   3. Files are walked in sorted order and given fixed modes, so two runs give
      byte-identical trees; --check proves labs/ matches solutions/.
+  4. A student's work is never lost. Build output (build/, __pycache__/)
+     and hand-in tarballs in an existing tree are carried over into the new
+     one. A student file that differs from what would be generated, or any
+     other file the generator did not write, makes it refuse, naming the
+     files, before anything changes; --force overwrites them.
 """
 
 from __future__ import annotations
@@ -75,6 +80,7 @@ class Config:
     unifdef: str
     hidden: bool = False
     quiet: bool = False
+    force: bool = False
 
 
 @dataclass
@@ -123,6 +129,9 @@ def _parser() -> argparse.ArgumentParser:
                         "exit 1 on any difference")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="no summary lines")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite edited student files and remove files "
+                        "the generator did not write (make labs FORCE=1)")
     return p
 
 
@@ -163,7 +172,8 @@ def _config(args: argparse.Namespace) -> Config:
         out=_abs(args.out) if args.out else default_out,
         handouts=_abs(args.handouts or REPO_DIR / "handouts"),
         grader=_abs(args.grader or GRADER_DIR),
-        unifdef=unifdef, hidden=args.hidden, quiet=args.quiet)
+        unifdef=unifdef, hidden=args.hidden, quiet=args.quiet,
+        force=args.force)
     if not cfg.solutions.is_dir():
         raise GenError(f"{_show(cfg.solutions)}: no such directory")
     if _inside(cfg.out, cfg.solutions):
@@ -209,7 +219,17 @@ def generate(cfg: Config, spec: Spec, labs: list[int]) -> None:
                                         dir=cfg.out))
             staged.append(tmp)
             built.append((final, build_tree(cfg, spec, n, tmp, final)))
+        lost = [f"{_show(final / rel)} ({why})"
+                for tmp, (final, _), n in zip(staged, built, labs)
+                for rel, why in would_lose(spec.lab(n), tmp, final)]
+        if lost and not cfg.force:
+            raise GenError(
+                f"refusing to overwrite work in {len(lost)} file(s): "
+                f"{'; '.join(lost[:8])}{' ...' if len(lost) > 8 else ''}. "
+                "Save them elsewhere, or run `make labs FORCE=1` "
+                "(genlabs --force) to discard them")
         for tmp, (final, stats), n in zip(staged, built, labs):
+            _carry_over(final, tmp)
             _install(tmp, final)
             _say(cfg, _summary(cfg, spec.lab(n), final, stats))
     finally:
@@ -239,6 +259,43 @@ def _install(new: Path, final: Path) -> None:
     os.replace(final, old)
     os.rename(new, final)
     shutil.rmtree(old)
+
+
+def _kept(rel: str) -> bool:
+    """Whether a path in an existing tree is build output or a hand-in,
+    which the generator carries over instead of judging."""
+    parts = rel.split("/")
+    if any(part in BUILD_DIRS for part in parts[:-1]):
+        return True
+    return len(parts) == 1 and (rel.endswith(".tar.gz") or
+                                rel in BUILD_FILES)
+
+
+def would_lose(lab: Lab, fresh: Path, final: Path) -> list[tuple[str, str]]:
+    """What regenerating final as fresh would destroy: (path, why) for each
+    student file that differs and each file the generator did not write."""
+    if not final.is_dir():
+        return []
+    new = _snapshot(fresh)
+    out = []
+    for rel, entry in _snapshot(final).items():
+        if _kept(rel):
+            continue
+        if rel not in new:
+            out.append((rel, "not written by make labs"))
+        elif rel in lab.student_files and entry.data != new[rel].data:
+            out.append((rel, "edited"))
+    return out
+
+
+def _carry_over(final: Path, fresh: Path) -> None:
+    """Move build output and hand-ins from the old tree into the new one."""
+    if not final.is_dir():
+        return
+    for old in sorted(final.iterdir()):
+        if old.name in BUILD_DIRS or _kept(old.name):
+            if not (fresh / old.name).exists():
+                os.rename(old, fresh / old.name)
 
 
 def _stale_trees(out: Path, spec: Spec) -> list[Path]:
@@ -279,7 +336,7 @@ def _compare(fresh: dict[str, Entry], final: Path) -> list[str]:
     """The changes that would turn the tree at final into fresh."""
     if not final.is_dir():
         return [f"add    {_show(final)}/ (the whole tree)"]
-    have = _snapshot(final)
+    have = {k: v for k, v in _snapshot(final).items() if not _kept(k)}
     out: list[str] = []
     for rel in sorted(fresh.keys() | have.keys()):
         shown = _show(final / rel)
