@@ -281,7 +281,7 @@ class EndToEnd(unittest.TestCase):
         self.assertEqual(status, 0, out)
         self.assertRegex(out, r"^gdbcheck: ok    lab1-trap +"
                          r"trap\.pf_not_present +gdb\+qemu \d+\.\ds\n$")
-        self.assertLess(time.monotonic() - t0, 20)
+        self.assertLess(time.monotonic() - t0, 120)   # hung, not slow
         self.assertEqual(running_with(self.kernel), [])
 
     def test_a_stale_pattern_fails_and_is_named(self) -> None:
@@ -321,7 +321,7 @@ class EndToEnd(unittest.TestCase):
         status, out = self.check(sol, "--timeout", "2")
         self.assertEqual(status, 1, out)
         self.assertIn("the wall-clock limit of 2 s ran out", out)
-        self.assertLess(time.monotonic() - t0, 10)
+        self.assertLess(time.monotonic() - t0, 60)    # hung, not slow
         self.assertEqual(running_with(self.kernel), [])
 
 

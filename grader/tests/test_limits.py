@@ -53,7 +53,7 @@ class Build(unittest.TestCase):
         t0 = time.monotonic()
         made = self.build("@echo $$$$ > $(O)/pid; exec sleep 1000",
                           Limits(256 << 20, 60, 1 << 20, wall_s=1))
-        self.assertLess(time.monotonic() - t0, 10)
+        self.assertLess(time.monotonic() - t0, 60)    # hung, not slow
         self.assertFalse(made.ok)
         self.assertIn("wall-clock limit of 1 s", made.reason)
         pid = int((made.outdir / "pid").read_text())
@@ -65,7 +65,7 @@ class Build(unittest.TestCase):
         t0 = time.monotonic()
         made = self.build(r"""@printf '#include "/proc/self/fd/1"\n' > """
                           "$(O)/x.c; gcc -E $(O)/x.c -o $(O)/x.i; exit 1")
-        self.assertLess(time.monotonic() - t0, 10)
+        self.assertLess(time.monotonic() - t0, 60)    # hung, not slow
         self.assertFalse(made.ok)
         self.assertEqual(made.reason, "")
 
