@@ -5,6 +5,7 @@
 #   make labs     regenerate labs/ from solutions/
 #   make qemu     boot the reference kernel on this terminal
 #   make test     host unit tests of the reference (cmocka, ASan+UBSan)
+#   make release LABS=N OUT=DIR   the student repository: labs 1..N, no solutions
 #   make mutants  grade the whole mutant suite (instructors; mutants/README.md)
 #   make bench    benchmarks: boot time, grade time, -j speed-up, determinism
 #   make doctor   what is installed, what is missing, how to fix it
@@ -12,7 +13,7 @@
 PYTHON ?= python3
 J ?= 2
 
-.PHONY: deps grade check labs qemu test bench doctor mutants
+.PHONY: deps grade check labs qemu test bench doctor mutants release
 deps:
 	@bash scripts/deps.sh
 
@@ -30,6 +31,9 @@ qemu: deps
 
 test: deps
 	@$(MAKE) --no-print-directory -C solutions test
+
+release: deps
+	@$(PYTHON) grader/release --labs "$(LABS)" --out "$(OUT)"
 
 mutants: deps
 	@$(PYTHON) grader/mutants -j $(J)

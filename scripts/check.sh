@@ -47,6 +47,18 @@ step "grader unit tests" "$PYTHON" -m unittest discover -s grader/tests -t grade
 step "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
+# A release of every lab, as an instructor makes it for a course (a git
+# repository): it must hold nothing of solutions/, no hidden test's name,
+# no marker and no dead link (grader/vmgrade/release.py, verify()).
+release_check() {
+	local d rc
+	d=$(mktemp -d) || return 1
+	"$PYTHON" grader/release --labs "$("$PYTHON" -c 'import json,sys; print(max(l["lab"] for l in json.load(open(sys.argv[1]))["labs"]))' solutions/labs.json)" --out "$d/release"
+	rc=$?
+	rm -rf "$d"
+	return $rc
+}
+step "student release: nothing of solutions/" release_check
 # A fixed sample of the mutants (the same every run) and every alternative;
 # `make mutants` grades them all. Every patch's format, regions and apply
 # are checked either way.

@@ -424,6 +424,42 @@ def _gradescope_test(g: Grade, t: TestScore) -> dict[str, Any]:
             "visibility": "after_published" if t.hidden else "visible"}
 
 
+# -- GitHub Classroom ----------------------------------------------------------
+
+def to_classroom(g: Grade) -> dict[str, Any]:
+    """The result a GitHub Classroom grading reporter reads (format
+    version 1): this lab's own tests with their points, the earlier labs'
+    (given code) left out, so the assignment's total is the lab's."""
+    own = [t for t in g.score.graded if t.lab == g.target.lab]
+    if not g.build.ok:
+        why = _build_headline(g)
+        tests = [{"name": t.name, "status": "error", "score": 0,
+                  "max_score": t.max_points, "message": why,
+                  "line_no": 0, "execution_time": "0s"} for t in own]
+        return {"version": 1, "status": "error", "max_score":
+                sum(t.max_points for t in own), "tests": tests}
+    style = Style(repro_tree=None, verbose=False)
+    tests = []
+    for t in own:
+        detail = "\n".join(ln.strip() for ln in _details(g, t, style)[2:])
+        tests.append({"name": t.name,
+                      "status": "pass" if t.passed else "fail",
+                      "score": t.points, "max_score": t.max_points,
+                      "message": f"{t.label}\n{detail}".rstrip(),
+                      "line_no": 0, "execution_time": "0s"})
+    return {"version": 1,
+            "status": "pass" if all(t.passed for t in own) else "fail",
+            "max_score": sum(t.max_points for t in own), "tests": tests}
+
+
+def classroom_error(message: str) -> dict[str, Any]:
+    """The Classroom result of a tree that could not be graded at all."""
+    return {"version": 1, "status": "error", "max_score": 0,
+            "tests": [{"name": "grading", "status": "error", "score": 0,
+                       "message": message, "line_no": 0,
+                       "execution_time": "0s"}]}
+
+
 def gradescope_error(message: str) -> dict[str, Any]:
     """results.json for a submission that could not be graded at all."""
     return {"score": 0, "output": message, "visibility": "visible",
