@@ -163,7 +163,7 @@ class Submissions(Base):
         status, out, err = self.grade("--tree", str(tree), "--submission",
                                       str(good))
         self.assertEqual(status, 0, err)
-        self.assertIn("6/16 points", out)
+        self.assertIn("lab 1: 1/4 tests, 4/14 points", out)
         self.assertEqual((tree / "answers-lab1.txt").read_text(),
                          "pristine answers\n")
         bad = self.tmp / "bad.tar.gz"

@@ -413,6 +413,24 @@ class Handin(Base):
                              (0, 0, 0, "", 0o644))
         self.assertEqual(data[4:8], b"\0\0\0\0")    # gzip mtime
 
+    def test_warns_about_the_template_answers(self) -> None:
+        # Bug: a student hands in the answers template untouched and
+        # learns it from the grade a week later.
+        template = ("Lab 3: answers\n\n1. Why XOR?\n\nAnswer:\n\n\n"
+                    "2. Why zones?\n\nAnswer:\n\n")
+        self.assertEqual(handin.unanswered(template), [1, 2])
+        one = template.replace("Answer:\n\n\n2.", "Answer:\nIt flips "
+                               "the order bit.\n\n2.")
+        self.assertEqual(handin.unanswered(one), [2])
+        inline = one.replace("Answer:\n\n", "Answer: zones differ\n", 1)
+        self.assertEqual(handin.unanswered(inline), [])
+        self.assertEqual(handin.warnings({"answers-lab3.txt":
+                                          template.encode()}),
+                         ["answers-lab3.txt: questions 1, 2 still without "
+                          "an answer"])
+        self.assertEqual(handin.warnings({"kern/mm/buddy.c": b"1. x\n"}),
+                         [])
+
     def test_refuses_a_missing_student_file(self) -> None:
         root = self.tree()
         (root / "kern/mm/buddy.c").unlink()

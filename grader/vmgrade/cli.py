@@ -439,4 +439,6 @@ def _handin(argv: list[str], script: Path) -> int:
     dest = handin.write(loc.tree, lab, args.out)
     print(f"handin: wrote {dest} with {len(lab.student_files)} file(s): "
           f"{', '.join(lab.student_files)}")
+    for w in handin.warnings(handin.collect(loc.tree, lab)):
+        print(f"handin: warning: {w}", file=sys.stderr)
     return 0

@@ -68,18 +68,86 @@ def lab_label(lab: int | None) -> str:
 
 # -- the table ---------------------------------------------------------------
 
+# Failing tests detailed by default; -v (make grade V=1) details every test.
+MAX_BLOCKS = 6
+
+
 def table(g: Grade, style: Style) -> str:
-    """The whole readable report for one grade."""
+    """The whole readable report for one grade.
+
+    By default it fits a terminal, most useful first and the score last:
+    the build error, or one block per failing test (tests that failed the
+    same way share one), then the rows of this lab's tests (and of any
+    earlier test that failed), then the given labs' total apart from this
+    lab's. Verbose: every test's block and row, and a total."""
     out = [_headline(g)]
     if not g.build.ok:
         out += _build_failure(g)
     out += needs_review(g)
-    out += _rows(g, style) + [""] + _totals(g)
-    shown: dict[int, str] = {}      # boot -> the test whose excerpt shows it
-    for t in g.score.tests:
-        if style.verbose or not t.passed:
+    if style.verbose:
+        shown: dict[int, str] = {}  # boot -> the test whose excerpt shows it
+        for t in g.score.tests:
             out += _details(g, t, style, shown)
-    return "\n".join(out) + "\n"
+        return "\n".join(out + [""] + _rows(g, style, g.score.tests) + [""]
+                         + _totals(g)) + "\n"
+    if g.build.ok:
+        out += _failure_blocks(g, style)
+    own = [t for t in g.score.tests if t.lab == g.target.lab
+           or not t.passed]
+    return "\n".join(out + [""] + _rows(g, style, own) + [""]
+                     + _lab_totals(g)) + "\n"
+
+
+def _failure_blocks(g: Grade, style: Style) -> list[str]:
+    """One block per distinct failure, at most MAX_BLOCKS of them."""
+    groups: dict[tuple[object, ...], list[TestScore]] = {}
+    for t in g.score.tests:
+        if t.passed:
+            continue
+        key = (t.status, tuple(t.lines), t.reason,
+               (t.crash.outcome, t.crash.panic, t.boot) if t.crash else None)
+        groups.setdefault(key, []).append(t)
+    out: list[str] = []
+    shown: dict[int, str] = {}
+    items = list(groups.values())
+    for same in items[:MAX_BLOCKS]:
+        out += _details(g, same[0], style, shown)
+        if len(same) > 1:
+            names = ", ".join(printable_line(t.name) for t in same[1:])
+            out.append(f"    the same failure in {len(same) - 1} more: "
+                       f"{names}")
+    rest = [t for same in items[MAX_BLOCKS:] for t in same]
+    if rest:
+        out += ["", f"--- {len(rest)} more failing test(s), not detailed "
+                "here: make grade V=1 (or grade -v) shows them all, make "
+                "grade ONLY=GLOB only some"]
+    return out
+
+
+def _lab_totals(g: Grade) -> list[str]:
+    """The given labs' total, then this lab's: the score that matters is
+    the last line, and never mixed with points the tree came with."""
+    n = g.target.lab
+    given = [t for t in g.score.graded if t.lab != n]
+    own = [t for t in g.score.graded if t.lab == n]
+    lines = []
+    if given:
+        passed = sum(t.passed for t in given)
+        pts = sum(t.points for t in given)
+        top = sum(t.max_points for t in given)
+        lines.append(f"  given (kit, labs before {n}): {passed:>3}/"
+                     f"{len(given):<3} tests  {fmt_points(pts):>5}/"
+                     f"{fmt_points(top)} points"
+                     + ("" if passed == len(given) else
+                        "  <- your code broke these"))
+    passed = sum(t.passed for t in own)
+    lines.append(f"  lab {n}: {passed}/{len(own)} tests, "
+                 f"{fmt_points(sum(t.points for t in own))}/"
+                 f"{fmt_points(sum(t.max_points for t in own))} points")
+    if g.score.unexpected:
+        lines.append(f"  {len(g.score.unexpected)} unexpected test(s): "
+                     "reported by the kernel but not in the spec (0 points)")
+    return lines
 
 
 def _headline(g: Grade) -> str:
@@ -113,11 +181,11 @@ def _build_failure(g: Grade) -> list[str]:
     return lines + [f"  | {printable(ln)}" for ln in g.build.tail] + [""]
 
 
-def _rows(g: Grade, style: Style) -> list[str]:
-    names = [printable_line(t.name) for t in g.score.tests]
+def _rows(g: Grade, style: Style, tests: list[TestScore]) -> list[str]:
+    names = [printable_line(t.name) for t in tests]
     width = max([len(n) for n in names] + [4])
     rows = [f"  {'test':<{width}}  lab  points  status"]
-    for t, name in zip(g.score.tests, names):
+    for t, name in zip(tests, names):
         pts = f"{fmt_points(t.points)}/{fmt_points(t.max_points)}"
         status = _paint(t.label, COLORS.get(t.status, "0"), style)
         rows.append(f"  {name:<{width}}  {lab_label(t.lab):<3}  "
