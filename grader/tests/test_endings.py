@@ -134,6 +134,47 @@ class Endings(unittest.TestCase):
 
 
 @needs_qemu
+class Interactive(unittest.TestCase):
+    """vmrun's ending, told truly: the watchdog at once, a triple fault
+    apart from a quit (serial to a file here instead of the terminal)."""
+
+    def run_vm(self, name: str) -> tuple[int, str]:
+        import contextlib
+        import io
+        with tempfile.TemporaryDirectory() as tmp:
+            elf = assemble(name, Path(tmp))
+            sock = Path(tmp) / "qmp.sock"
+            argv = qemu.interactive_argv(qemu.find_qemu(), machine(), elf,
+                                         "", None, sock)
+            argv[argv.index("mon:stdio")] = "file:" + tmp + "/serial.log"
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                rc = qemu.run_interactive(argv, sock)
+        return rc, err.getvalue()
+
+    def test_watchdog_is_reported_and_ends_qemu(self) -> None:
+        # Bug: the terminal froze with QEMU paused on the watchdog, and
+        # vmrun later blamed Ctrl-a x or a triple fault.
+        rc, err = self.run_vm("hang_watchdog")
+        self.assertEqual(rc, 1)
+        self.assertIn("vmrun: the watchdog fired: no test finished", err)
+        self.assertIn("stuck in a loop", err)
+        self.assertNotIn("Ctrl-a x", err)
+
+    def test_triple_fault_is_not_a_quit(self) -> None:
+        # Bug: exit status 0 read as "you quit it".
+        rc, err = self.run_vm("triple")
+        self.assertEqual(rc, 1)
+        self.assertIn("triple-faulted", err)
+        self.assertNotIn("you quit", err)
+
+    def test_finished_run(self) -> None:
+        rc, err = self.run_vm("good")
+        self.assertEqual(rc, 0)
+        self.assertIn("the kernel finished its run", err)
+
+
+@needs_qemu
 class WatchdogBudget(unittest.TestCase):
     """ib700: a byte V written to 0x443 fires after 30 - 2*(V & 0xF)
     virtual seconds (see the note in vmgrade/qemu.py); wdt_clock.S prints

@@ -393,14 +393,17 @@ def _vmrun(argv: list[str], script: Path) -> int:
     cmdline = qemu.kernel_cmdline([args.ktest] if args.ktest else None,
                                   args.seed)
     port = _gdb_port(args.kernel) if args.gdb else None
+    tmp = qemu.make_tmpdir("vmrun-")
+    sock = tmp / "qmp.sock"
     argv_q = qemu.interactive_argv(qemu.find_qemu(), machine,
-                                   args.kernel.resolve(), cmdline, port)
+                                   args.kernel.resolve(), cmdline, port, sock)
     print("vmrun: Ctrl-a x quits QEMU, Ctrl-a c switches to its monitor",
           file=sys.stderr)
     sys.stderr.flush()
     try:
-        return qemu.run_interactive(argv_q)
+        return qemu.run_interactive(argv_q, sock)
     finally:
+        shutil.rmtree(tmp, ignore_errors=True)
         if port is not None:  # a stale port must not mislead `make gdb`
             (args.kernel.resolve().parent / ".gdbport").unlink(missing_ok=True)
 
