@@ -43,6 +43,19 @@ class CleanAndMixed(unittest.TestCase):
         self.assertEqual(log.results["boot.needs_smp"].reason, "needs 2 CPUs")
 
 
+class Times(unittest.TestCase):
+    def test_time_line_is_the_tests_time_not_a_diagnostic(self) -> None:
+        # Bug: "# time:" shown to students as a failure diagnostic, or the
+        # time given to the next test.
+        log = ktap.parse("KTAP version 1\n1..1\n    KTAP version 1\n"
+                         "    # Subtest: s\n    1..2\n    # RUN s.a\n"
+                         "    # note\n    # time: 1234 us\n    ok 1 a\n"
+                         "    # RUN s.b\n    ok 2 b\nok 1 s\n")
+        a, b = log.results["s.a"], log.results["s.b"]
+        self.assertEqual((a.time_us, a.lines), (1234, ["# note"]))
+        self.assertIsNone(b.time_us)
+
+
 class Shapes(unittest.TestCase):
     def test_three_levels_of_nesting(self) -> None:
         # Bug: a nested summary ("not ok 1 walk") taken for a test of hat,

@@ -96,7 +96,9 @@ def run_boots(target: Target, built: BuildResult, opts: Options,
         with slots:
             return qemu.run_boot(machine, kernel, cmdline, opts.keep, typed)
 
-    return [run.run_all(boot, target.tests(), opts.seed, target.only)
+    tests = target.tests()
+    budget = run.budget_arg(tests, target.spec.qemu.test_timeout_s)
+    return [run.run_all(boot, tests, opts.seed, target.only, budget)
             for _ in range(max(1, opts.repeat))]
 
 

@@ -122,9 +122,12 @@ def mem_bytes(mem: str) -> int:
 
 
 def kernel_cmdline(ktest: list[str] | None, seed: int | None,
-                   resume: str | None = None) -> str:
-    """The kernel command line: ktest=, seed= and kresume= as given."""
+                   resume: str | None = None, budget: str = "") -> str:
+    """The kernel command line: ktest=, seed=, kresume= and tbudget= as
+    given."""
     parts = []
+    if budget:
+        parts.append("tbudget=" + budget)
     if ktest:
         parts.append("ktest=" + ",".join(ktest))
     if seed is not None:

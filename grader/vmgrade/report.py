@@ -218,6 +218,11 @@ def _details(g: Grade, t: TestScore, style: Style,
     if t.reason:
         out.append(f"    reason: {printable_line(t.reason)}")
     out += [f"    {printable_line(ln)}" for ln in t.lines]
+    if t.crash is not None and t.crash.outcome == "timeout":
+        out.append(f"    ran past its budget of {budget_of(g, t.name)} s of "
+                   "virtual time, ten times what the reference needs or "
+                   "more: a loop that never ends, or a wait for something "
+                   "that never comes?")
     if t.crash is not None:
         out += _crash_lines(t, shown)
     if g.build.ok and not t.passed:
@@ -226,6 +231,14 @@ def _details(g: Grade, t: TestScore, style: Style,
                    else "    no rerun command: the kernel reported a name "
                    "that is not a plain suite.test")
     return out
+
+
+def budget_of(g: Grade, name: str) -> int:
+    """A test's budget in virtual seconds, as the grader gave it."""
+    spec = g.target.spec.test(name)
+    if spec is not None and spec.budget_s is not None:
+        return spec.budget_s
+    return g.target.spec.qemu.test_timeout_s
 
 
 def _crash_lines(t: TestScore, shown: dict[int, str] | None) -> list[str]:

@@ -26,7 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import GraderError
+from . import GraderError, report
 from . import spec as specmod
 from . import tree as treemod
 from .cli import ArgParser, guarded
@@ -143,6 +143,27 @@ def _problems(check: Check, g: Grade) -> list[str]:
         elif t.name not in check.must_fail and not t.passed:
             out.append(f"{t.name} {t.label}")
     out += [f"unexpected test {t.name}" for t in g.score.unexpected]
+    if not check.must_fail and check.target is not None and \
+            check.target.is_solutions:
+        out += budget_problems(g)
+    return out
+
+
+def budget_problems(g: Grade) -> list[str]:
+    """Tests of the reference whose budget is less than BUDGET_FACTOR
+    times the virtual time they took, with the budget_s to set."""
+    out = []
+    for t in g.score.graded:
+        if t.time_us is None:
+            continue
+        budget = report.budget_of(g, t.name)
+        need = t.time_us * specmod.BUDGET_FACTOR
+        if need > budget * 1_000_000:
+            fix = min(30, 2 * -(-need // 2_000_000))
+            out.append(f"{t.name} took {t.time_us / 1000:.1f} ms of virtual "
+                       f"time: its budget of {budget} s is less than "
+                       f"{specmod.BUDGET_FACTOR}x that (set \"budget_s\": "
+                       f"{fix} in labs.json)")
     return out
 
 
