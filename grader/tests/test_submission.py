@@ -92,6 +92,38 @@ class Accepts(Base):
         self.assertEqual(submission.read(self.tmp / "d", FILES), GOOD)
 
 
+    def test_loose_files_uploaded_one_by_one(self) -> None:
+        # Bug: Gradescope's drag and drop drops the directories, and a
+        # correct submission of buddy.c and the answers was refused.
+        d = self.tmp / "loose"
+        d.mkdir()
+        (d / "buddy.c").write_bytes(GOOD["kern/mm/buddy.c"])
+        (d / "answers-lab3.txt").write_bytes(GOOD["answers-lab3.txt"])
+        self.assertEqual(submission.read(d, FILES), GOOD)
+
+    def test_a_loose_file_and_its_full_path_are_two(self) -> None:
+        # Bug: two copies of one student file, one silently preferred.
+        self.rejects(archive(good_members() + [member("buddy.c", b"y")]),
+                     "kern/mm/buddy.c appears twice")
+
+
+class BuildFailureRow(unittest.TestCase):
+    def test_the_csv_gets_the_first_error_line(self) -> None:
+        # Bug: a class CSV that says only "build-failed", so the
+        # instructor opens every log to see why.
+        from vmgrade import batch
+        tail = ["  CC kern/mm/buddy.c",
+                "kern/mm/buddy.c:12:5: error: expected ';' before '}'",
+                "kern/mm/buddy.c:40:1: error: unknown type name 'pgae_t'",
+                "make: *** [Makefile:78: build/buddy.o] Error 1"]
+        self.assertEqual(batch.first_error(tail), tail[1])
+        self.assertEqual(batch.first_error(["ld: kernel.elf: undefined "
+                                            "reference to `zone_of'"]),
+                         "ld: kernel.elf: undefined reference to `zone_of'")
+        self.assertEqual(batch.first_error(["something odd"]), "something odd")
+        self.assertEqual(batch.first_error([]), "the kernel did not build")
+
+
 class RejectsArchives(Base):
     def test_missing_student_file(self) -> None:
         self.rejects(archive(good_members()[:1]), "missing student file",
