@@ -225,6 +225,11 @@ def _details(g: Grade, t: TestScore, style: Style,
                    "that never comes?")
     if t.crash is not None:
         out += _crash_lines(t, shown)
+    spec = g.target.spec.test(t.name)
+    if not t.passed and spec is not None and spec.part is not None and \
+            t.lab is not None and t.lab > 0:
+        out.append(f"    handout: {g.target.spec.lab(t.lab).dirname}.md, "
+                   f"Part {spec.part}")
     if g.build.ok and not t.passed:
         cmds = repro(g, t.name, style.repro_tree)
         out.append(f"    rerun: {cmds[0]}    (with gdb: {cmds[1]})" if cmds

@@ -90,6 +90,10 @@ class TestSpec:
     # proves every budget is at least BUDGET_FACTOR times what the
     # reference needs.
     budget_s: int | None = None
+    # The handout part it grades ("A"), and one line on what it checks:
+    # the handout's grading table is generated from these.
+    part: str | None = None
+    what: str | None = None
 
     @property
     def suite(self) -> str:
@@ -170,6 +174,10 @@ def _test_to_json(t: TestSpec) -> dict[str, Any]:
         out["since"] = t.since
     if t.budget_s is not None:
         out["budget_s"] = t.budget_s
+    if t.part is not None:
+        out["part"] = t.part
+    if t.what is not None:
+        out["what"] = t.what
     return out
 
 
@@ -317,7 +325,17 @@ def _parse_test(where: str, raw: Any) -> TestSpec:
                     _get(where, raw, "expect_backtrace", str, None),
                     _parse_monitor(where, raw.get("monitor")),
                     _parse_since(where, raw, lab),
-                    _parse_budget(where, raw))
+                    _parse_budget(where, raw),
+                    _parse_part(where, raw),
+                    _get(where, raw, "what", str, None))
+
+
+def _parse_part(where: str, raw: Any) -> str | None:
+    part = _get(where, raw, "part", str, None)
+    if part is not None and not re.fullmatch(r"[A-Z]", part):
+        raise SpecError(f"{where}: part {part!r} must be one capital letter, "
+                        "as the handout's \"Part A\"")
+    return part
 
 
 def _parse_budget(where: str, raw: Any) -> int | None:
