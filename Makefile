@@ -6,6 +6,7 @@
 #   make qemu     boot the reference kernel on this terminal
 #   make test     host unit tests of the reference (cmocka, ASan+UBSan)
 #   make release LABS=N OUT=DIR   the student repository: labs 1..N, no solutions
+#   make handouts  write each handout's grading table from solutions/labs.json
 #   make mutants  grade the whole mutant suite (instructors; mutants/README.md)
 #   make bench    benchmarks: boot time, grade time, -j speed-up, determinism
 #   make doctor   what is installed, what is missing, how to fix it
@@ -13,7 +14,7 @@
 PYTHON ?= python3
 J ?= 2
 
-.PHONY: deps grade check labs qemu test bench doctor mutants release
+.PHONY: deps grade check labs qemu test bench doctor mutants release handouts
 deps:
 	@bash scripts/deps.sh
 
@@ -31,6 +32,9 @@ qemu: deps
 
 test: deps
 	@$(MAKE) --no-print-directory -C solutions test
+
+handouts:
+	@$(PYTHON) grader/handouts
 
 release: deps
 	@$(PYTHON) grader/release --labs "$(LABS)" --out "$(OUT)"
