@@ -50,6 +50,7 @@ BUILD_DIRS = frozenset({"build", "__pycache__"})
 BUILD_SUFFIXES = (".o", ".d", ".elf", ".a")
 BUILD_FILES = frozenset({".gdbport"})
 ASM_SUFFIXES = (".S", ".s")
+C_SUFFIXES = (".c", ".h")
 SKIPPED = frozenset({"labs.json", "README.md"})  # replaced by generated files
 RESERVED = frozenset({"lab.json", "lab.mk"})
 GRADER_SCRIPTS = ("grade", "handin", "vmrun", "README.md")
@@ -477,7 +478,9 @@ def _copy_source(cfg: Config, n: int, rel: str, dest: Path,
 def _lab_text(cfg: Config, n: int, rel: str, data: bytes) -> bytes:
     """A text file as lab n sees it; GenError if a marker would leak."""
     shown = _show(cfg.solutions / rel)
-    asm = rel.endswith(ASM_SUFFIXES)
+    # Not C (assembly, prose such as the answers files): unifdef -t, so an
+    # apostrophe is not an unterminated character literal.
+    asm = not rel.endswith(C_SUFFIXES)
     if not MARKER.search(data):
         out = data
     else:

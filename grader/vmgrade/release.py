@@ -56,7 +56,7 @@ TEXT_SUFFIXES = (".c", ".h", ".S", ".md", ".txt", ".py", ".json", ".mk",
 # A solution line shorter than this is too common to prove a leak
 # ("return 0;"); longer ones are specific to their code.
 MIN_LEAK_CHARS = 24
-SOURCE_SUFFIXES = (".c", ".h", ".S")
+SOURCE_SUFFIXES = (".c", ".h", ".S", ".txt")     # .txt: model answers
 SOL_NUMBER = re.compile(r"^\s*#\s*if\s+SOL\s*>=\s*([0-9]+)", re.M)
 
 
