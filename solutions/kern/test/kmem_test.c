@@ -700,17 +700,46 @@ static bool constructed(const void *buf, size_t size)
 #define CTOR_BUFS 60
 
 /*
+ * Three rounds of CTOR_BUFS allocations from cp, each buffer checked for
+ * its constructed state, then all but b[0] freed and two reaps (b[0]
+ * keeps its slab, so the next round reuses buffers that came back to it).
+ * Counts the buffers found not constructed in *bad.
+ */
+static void fill_rounds(kmem_cache_t *cp, size_t size, int *bad)
+{
+	static void *b[CTOR_BUFS];
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = round == 0 ? 0 : 1; i < CTOR_BUFS; i++) {
+			b[i] = kmem_cache_alloc(cp, KM_SLEEP);
+			ASSERT_TRUE(b[i] != NULL);
+			if (!constructed(b[i], size) && (*bad)++ < 8)
+				ktest_fail(__FILE__, __LINE__, "%zu-byte "
+					   "buffer %p (round %d) is not "
+					   "constructed", size, b[i], round);
+		}
+		for (int i = CTOR_BUFS - 1; i >= 1; i--)
+			kmem_cache_free(cp, b[i]);
+		kmem_reap();
+		kmem_reap();
+		EXPECT_EQ((uint64_t)(fill_ctor_calls - fill_dtor_calls),
+			  cp->cache_buftotal);
+	}
+	kmem_cache_free(cp, b[0]);
+}
+
+/*
  * Every buffer is handed out in its constructed state, all of it, on every
  * path: the first buffer of a new slab, small slabs and large ones with
  * bufctls, a buffer that went back to its slab (no magazines), and one
  * that came back to a slab from a magazine at a reap while its slab stayed
  * in use. The constructor runs once per buffer made, the destructor once
  * per buffer given back. Fails when the slab layer writes into a free
- * buffer (a free-list link in the object) or loses count of its buffers.
+ * buffer (a free-list link in the object, a scrub) or loses count of its
+ * buffers.
  */
 KTEST(kmem, constructed_on_every_path)
 {
-	static void *b[CTOR_BUFS];
 	static const size_t sizes[] = { 200, 1000 };
 	static const unsigned flags[] = { KMC_NOMAGAZINE, 0 };
 	int bad = 0;
@@ -722,30 +751,7 @@ KTEST(kmem, constructed_on_every_path)
 			    fill_dtor, NULL, (void *)sizes[s], NULL, flags[f]);
 
 			fill_ctor_calls = fill_dtor_calls = 0;
-			for (int round = 0; round < 3; round++) {
-				for (int i = round == 0 ? 0 : 1; i < CTOR_BUFS;
-				     i++) {
-					b[i] = kmem_cache_alloc(cp, KM_SLEEP);
-					ASSERT_TRUE(b[i] != NULL);
-					if (!constructed(b[i], sizes[s]) &&
-					    bad++ < 8)
-						ktest_fail(__FILE__, __LINE__,
-							   "%zu-byte buffer %p "
-							   "(round %d) is not "
-							   "constructed",
-							   sizes[s], b[i],
-							   round);
-				}
-				/* b[0] stays: its slab is not reaped. */
-				for (int i = CTOR_BUFS - 1; i >= 1; i--)
-					kmem_cache_free(cp, b[i]);
-				kmem_reap();
-				kmem_reap();
-				EXPECT_EQ((uint64_t)(fill_ctor_calls -
-						     fill_dtor_calls),
-					  cp->cache_buftotal);
-			}
-			kmem_cache_free(cp, b[0]);
+			fill_rounds(cp, sizes[s], &bad);
 			kmem_cache_destroy(cp);
 			EXPECT_EQ(fill_dtor_calls, fill_ctor_calls);
 		}
