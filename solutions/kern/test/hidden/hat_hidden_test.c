@@ -240,7 +240,9 @@ KTEST(hat, devload_over_live_table)
  * A table is freed when its last entry goes, and not before: whichever
  * entry (the first, the last, one in the middle) is the one left, it
  * keeps the table. Under PAE the page directory's 512 entries are all
- * looked at, not the root's 4.
+ * looked at, not the root's 4. Fails if the emptiness scan skips the first
+ * or the last entry, stops at the first hole, or counts a child table's
+ * entries with its parent's level.
  */
 KTEST(hat, table_freed_only_when_empty)
 {
@@ -288,7 +290,10 @@ KTEST(hat, table_freed_only_when_empty)
  * alone, a range across a page-table boundary reaches into the next
  * table (not round to the start of the first), the last page of the
  * address space can be mapped and unmapped, and arguments the mode cannot
- * take are refused with -EINVAL before anything changes.
+ * take are refused with -EINVAL before anything changes. Fails on an
+ * inclusive end used as exclusive (one page too many or too few), a span
+ * not cut at an entry's boundary, a range that wraps or runs past PAE's
+ * 4 GiB, a length or va that is not page-aligned.
  */
 KTEST(hat, range_bounds_exact)
 {
@@ -353,6 +358,9 @@ KTEST(hat, range_bounds_exact)
  * A 4 KiB page mapped inside a 2 MiB one splits it and keeps the other
  * 511; a split keeps the protection; running out of table pages is
  * -ENOMEM, and a split that cannot be had leaves the large page whole.
+ * Fails if the choice of level ignores the alignment of va or of pa, or
+ * .large, if hat_memload replaces a large leaf by an empty table, or if an
+ * ENOMEM is skipped or walked past.
  */
 KTEST(hat, large_pages_where_legal)
 {
@@ -413,7 +421,8 @@ KTEST(hat, large_pages_where_legal)
 /*
  * HAT_NOCACHE stays with a mapping: hat_memload and hat_devload (large
  * pages too) set it, a split copies it into every small leaf, and
- * hat_chgprot keeps it while it changes the protection.
+ * hat_chgprot keeps it while it changes the protection. Fails wherever a
+ * leaf is rebuilt with flags 0.
  */
 KTEST(hat, nocache_survives)
 {
@@ -451,7 +460,10 @@ KTEST(hat, nocache_survives)
 /*
  * hat_probe and hat_getpfnum report va's own address inside a large page,
  * and nothing for an address the mode cannot translate, even one whose
- * index bits match a mapping. hat_free leaves the hat empty.
+ * index bits match a mapping. hat_free leaves the hat empty. Fails if the
+ * offset is left out or cut to 4 KiB, if a frame number is counted in
+ * large pages, if hat_probe skips hat_va_valid(), or if hat_free leaves
+ * h_root set.
  */
 KTEST(hat, probe_offsets_and_validity)
 {
