@@ -205,7 +205,7 @@ static void ct_cpu(void *arg)
 		while (__atomic_load_n(&ct_waiting, __ATOMIC_ACQUIRE) <
 		       ncpus - 1)
 			__asm__ volatile("pause");
-		for (long i = 0; i < 20000000; i++) /* let them all spin */
+		for (long i = 0; i < 2000000; i++) /* let them all spin */
 			__asm__ volatile("pause");
 		spin_unlock(&ct_cache->cache_depot_lock);
 		return;
