@@ -451,6 +451,15 @@ class KeepWorkTest(LabgenTestCase):
         self.assertNotEqual(mine.read_text(), "my work\n")
         self.assertFalse((self.tree(2) / "notes.txt").exists())
 
+    def test_instructor_change_to_a_student_file_is_not_work(self) -> None:
+        """Bug: every change to a student file in solutions/ (a comment in
+        the stub) made make labs refuse until FORCE=1."""
+        self.generate()
+        self.append("kern/core.c", "/* a clearer comment */\n")
+        self.generate()
+        self.assertIn("a clearer comment", self.text(1, "kern/core.c"))
+        self.assertIn("kern/core.c", self.text(1, ".generated"))
+
     def test_given_file_edit_is_not_work(self) -> None:
         """Bug: refusing over a file that is not the student's (the kit's
         own files are regenerated as before)."""

@@ -30,6 +30,7 @@ Three rules keep the trees trustworthy:
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
@@ -49,6 +50,7 @@ REPO_DIR = GRADER_DIR.parent
 BUILD_DIRS = frozenset({"build", "__pycache__"})
 BUILD_SUFFIXES = (".o", ".d", ".elf", ".a")
 BUILD_FILES = frozenset({".gdbport"})
+MANIFEST = ".generated"
 ASM_SUFFIXES = (".S", ".s")
 C_SUFFIXES = (".c", ".h")
 SKIPPED = frozenset({"labs.json", "README.md"})  # replaced by generated files
@@ -273,16 +275,45 @@ def _kept(rel: str) -> bool:
                                 rel in BUILD_FILES)
 
 
+def _manifest(root: Path) -> bytes:
+    """sha256 and path of every file the generator wrote in root."""
+    lines = [f"{hashlib.sha256(e.data).hexdigest()}  {rel}\n"
+             for rel, e in sorted(_snapshot(root).items()) if rel != MANIFEST]
+    return ("# Written by make labs: what it generated, so that it can tell\n"
+            "# your edits from its own files next time. Do not edit.\n"
+            + "".join(lines)).encode()
+
+
+def _read_manifest(root: Path) -> dict[str, str] | None:
+    """path -> sha256 from root's manifest; None if it has none."""
+    try:
+        text = (root / MANIFEST).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    out = {}
+    for line in text.splitlines():
+        digest, sep, rel = line.partition("  ")
+        if sep and not line.startswith("#"):
+            out[rel] = digest
+    return out
+
+
 def would_lose(lab: Lab, fresh: Path, final: Path) -> list[tuple[str, str]]:
     """What regenerating final as fresh would destroy: (path, why) for each
-    student file that differs and each file the generator did not write."""
+    student file edited since make labs wrote it, and each file it did not
+    write. Without a manifest (a tree from before them), a student file
+    counts as edited when it differs from the new one."""
     if not final.is_dir():
         return []
     new = _snapshot(fresh)
+    made = _read_manifest(final)
     out = []
     for rel, entry in _snapshot(final).items():
-        if _kept(rel):
+        if _kept(rel) or rel == MANIFEST:
             continue
+        digest = hashlib.sha256(entry.data).hexdigest()
+        if made is not None and made.get(rel) == digest:
+            continue                    # as generated: safe to replace
         if rel not in new:
             out.append((rel, "not written by make labs"))
         elif rel in lab.student_files and entry.data != new[rel].data:
@@ -396,6 +427,7 @@ def build_tree(cfg: Config, spec: Spec, n: int, dest: Path,
     _write(dest, "README.md", _readme(cfg, lab, final).encode(), False)
     stats.written += 3 + _copy_grader(cfg.grader, dest / "grader")
     _check_student_files(lab, dest)
+    _write(dest, MANIFEST, _manifest(dest), False)
     _fix_dir_modes(dest)
     return stats
 

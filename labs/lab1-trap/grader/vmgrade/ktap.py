@@ -53,6 +53,8 @@ DIRECTIVE_AT = re.compile(r"#\s*(SKIP|TODO|XFAIL)\b", re.IGNORECASE)
 SUBTEST = re.compile(r"^#\s*Subtest:\s*(\S+)")
 RUN = re.compile(r"#\s*RUN\s+(\S+)\s*$")
 DONE = re.compile(r"^#\s*vmlab: tests done\b")
+# The virtual time a test took, printed by the harness after it ran.
+TIME = re.compile(r"^#\s*time:\s*([0-9]{1,15})\s*us\s*$")
 PANIC = re.compile(r"panic\[cpu(\d+)\]:\s?(.*)$")
 BACKTRACE = re.compile(
     r"\[<(?:0x)?[0-9a-fA-F]+>\]\s+([A-Za-z_.$][\w.$]*)(?:\+0x[0-9a-fA-F]+)?")
@@ -67,6 +69,7 @@ class TestResult:
     directive: str | None       # "SKIP", "TODO", "XFAIL" or None
     reason: str
     lines: list[str]            # diagnostics ("# ...") and other output
+    time_us: int | None = None  # virtual time, from "# time: N us"
 
     @property
     def status(self) -> str:
@@ -190,6 +193,8 @@ class _Parser:
         if DONE.match(text):
             self.log.done = True
             self.fresh_start = True
+        elif (m := TIME.match(text)) and self.log.running is not None:
+            self.time_us = int(m.group(1))
         else:
             self._keep(text)
 
@@ -303,6 +308,7 @@ class _Parser:
         self.log.runs.append(name)
         self.lines = []
         self.dropped = 0
+        self.time_us: int | None = None
 
     def _keep(self, text: str) -> None:
         if len(self.lines) < MAX_TEST_LINES:
@@ -361,7 +367,9 @@ class _Parser:
             return True
         name = self._full_name(suite, leaf)
         self._record(TestResult(name, ok, int(number), directive, reason,
-                                self._take_lines()), suite)
+                                self._take_lines(),
+                                getattr(self, "time_us", None)), suite)
+        self.time_us = None
         return True
 
     def _count_result(self) -> None:

@@ -122,9 +122,12 @@ def mem_bytes(mem: str) -> int:
 
 
 def kernel_cmdline(ktest: list[str] | None, seed: int | None,
-                   resume: str | None = None) -> str:
-    """The kernel command line: ktest=, seed= and kresume= as given."""
+                   resume: str | None = None, budget: str = "") -> str:
+    """The kernel command line: ktest=, seed=, kresume= and tbudget= as
+    given."""
     parts = []
+    if budget:
+        parts.append("tbudget=" + budget)
     if ktest:
         parts.append("ktest=" + ",".join(ktest))
     if seed is not None:
@@ -163,9 +166,14 @@ def graded_argv(qemu: str, m: Machine, kernel: Path, cmdline: str,
 
 
 def interactive_argv(qemu: str, m: Machine, kernel: Path, cmdline: str,
-                     gdb_port: int | None) -> list[str]:
-    """vmrun: serial and monitor on stdio; with gdb, wait for it (-S)."""
+                     gdb_port: int | None,
+                     qmp: Path | None = None) -> list[str]:
+    """vmrun: serial and monitor on stdio; with gdb, wait for it (-S); with
+    qmp, a QMP socket that vmrun watches for the watchdog and for how QEMU
+    ends (it does not wait for us: wait=off)."""
     argv = base_argv(qemu, m, kernel, cmdline) + ["-serial", "mon:stdio"]
+    if qmp is not None:
+        argv += ["-qmp", "unix:" + _opt(qmp) + ",server=on,wait=off"]
     if gdb_port is not None:
         argv += ["-S", "-gdb", f"tcp:127.0.0.1:{gdb_port}"]
     return argv
@@ -450,26 +458,100 @@ def pick_free_port() -> int:
 INTERACTIVE_ENDINGS = {
     "finished": (0, "the kernel finished its run"),
     "panic": (1, "the kernel panicked"),
+    "timeout": (1, "the watchdog fired: the kernel ran for its whole "
+                   "budget of virtual time without finishing (a test or the "
+                   "boot is stuck in a loop, perhaps with interrupts off); "
+                   "vmrun stopped QEMU"),
+    "triple-fault": (1, "the kernel triple-faulted (a fault while "
+                        "delivering a double fault: look at the IDT, the "
+                        "TSS's IST stacks and the page tables); the CPU "
+                        "reset and -no-reboot ended QEMU"),
+    "quit": (0, "you quit QEMU"),
+    "poweroff": (1, "the kernel powered the machine off, which it must "
+                    "never do"),
     "bad-exit-0": (0, "QEMU exited with status 0: you quit it (Ctrl-a x), "
                       "or the kernel triple-faulted"),
 }
+# SHUTDOWN reasons that mean a person (or make's Ctrl-C) ended QEMU.
+QUIT_REASONS = frozenset({"host-ui", "host-signal", "host-qmp-quit",
+                          "host-qmp-system-reset"})
 
 
-def run_interactive(argv: list[str]) -> int:
+class _InteractiveWatch:
+    """A thread that listens to an interactive QEMU's QMP socket: on the
+    watchdog it tells the terminal at once and quits QEMU; it records the
+    SHUTDOWN reason, so the ending can be told truly."""
+
+    def __init__(self, path: Path, proc: subprocess.Popen[bytes]) -> None:
+        import threading
+        self.path = path
+        self.proc = proc
+        self.watchdog = False
+        self.shutdown: str | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        qmp = Qmp.connect(self.path, self.proc, time.monotonic() + 30)
+        if qmp is None:
+            return
+        try:
+            qmp.execute("qmp_capabilities", time.monotonic() + 10)
+            while self.proc.poll() is None:
+                for msg in qmp.read(0.2):
+                    self._event(qmp, msg)
+        except QmpGone:
+            pass
+        finally:
+            qmp.close()
+
+    def _event(self, qmp: Qmp, msg: dict[str, Any]) -> None:
+        event = msg.get("event")
+        if event == "WATCHDOG" and not self.watchdog:
+            self.watchdog = True
+            sys.stderr.write("\r\nvmrun: the watchdog fired: no test "
+                             "finished within its budget of virtual time. "
+                             "QEMU is paused; vmrun quits it.\r\n")
+            sys.stderr.flush()
+            try:
+                qmp.sock.sendall(b'{"execute": "quit"}\n')
+            except OSError:
+                pass
+        elif event == "SHUTDOWN" and self.shutdown is None:
+            data = msg.get("data")
+            if isinstance(data, dict):
+                self.shutdown = str(data.get("reason", ""))
+
+    def outcome(self, status: int) -> str:
+        self.thread.join(timeout=2)
+        if self.watchdog:
+            return "timeout"
+        if self.shutdown in QUIT_REASONS:
+            return "quit"
+        return classify(status, self.shutdown, "")
+
+
+def run_interactive(argv: list[str], qmp: Path | None = None) -> int:
     """Run QEMU on this terminal (vmrun); say how it ended, in words.
 
     The status QEMU exits with is the kernel's isa-debug-exit code (33
     after a finished run), which make would report as an error; this maps
-    it to 0 for a finished run and 1 for a panic, with one line.
+    it to 0 for a finished run and 1 for a panic, with one line. With qmp
+    (the socket interactive_argv was given), the watchdog is reported the
+    moment it fires, and a triple fault is told from a quit.
     """
     old = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is QEMU's
     try:
-        status = subprocess.run(argv, check=False).returncode
-    except OSError as e:
-        raise GraderError(f"cannot run {argv[0]}: {e}") from None
+        try:
+            proc = subprocess.Popen(argv)
+        except OSError as e:
+            raise GraderError(f"cannot run {argv[0]}: {e}") from None
+        watch = _InteractiveWatch(qmp, proc) if qmp is not None else None
+        status = proc.wait()
     finally:
         signal.signal(signal.SIGINT, old)
-    outcome = classify(status, None, "")
+    outcome = (watch.outcome(status) if watch is not None
+               else classify(status, None, ""))
     code, words = INTERACTIVE_ENDINGS.get(
         outcome, (1, f"QEMU ended with {outcome}"))
     print(f"vmrun: {words} (QEMU exit status {status})", file=sys.stderr)

@@ -36,6 +36,7 @@ class TestScore:
     crash: Crash | None = None
     reason: str = ""            # a SKIP/TODO reason
     boot: int | None = None     # the boot that crashed it
+    time_us: int | None = None  # virtual time it took, as the kernel said
 
     @property
     def passed(self) -> bool:
@@ -123,7 +124,7 @@ def _row(t: TestSpec, run: TestRun | None) -> TestScore:
     points = t.points if run.status == "pass" else 0
     return TestScore(t.name, t.lab, t.points, points, t.hidden, run.status,
                      run.lines, run.crash, run.reason,
-                     run.boot if run.crash else None)
+                     run.boot if run.crash else None, run.time_us)
 
 
 def unbuilt(tests: list[TestSpec]) -> Score:

@@ -65,6 +65,12 @@ class FileRule:
     hidden: bool = False
 
 
+# Every test's budget is at least this many times the virtual time the
+# reference needs (make check's validity step proves it), so that a
+# correct but slower design passes and a hang costs seconds, not minutes.
+BUDGET_FACTOR = 10
+
+
 @dataclass(frozen=True)
 class TestSpec:
     name: str                 # "suite.test", as the kernel reports it
@@ -79,6 +85,15 @@ class TestSpec:
     # The first lab whose tree has this test (a kit test of infrastructure
     # that arrives with a later lab); 0: from the lab it grades, or lab 1.
     since: int = 0
+    # Virtual seconds this test may run before the watchdog stops it
+    # (even, 2..30); None: the spec's qemu.test_timeout_s. make check
+    # proves every budget is at least BUDGET_FACTOR times what the
+    # reference needs.
+    budget_s: int | None = None
+    # The handout part it grades ("A"), and one line on what it checks:
+    # the handout's grading table is generated from these.
+    part: str | None = None
+    what: str | None = None
 
     @property
     def suite(self) -> str:
@@ -157,6 +172,12 @@ def _test_to_json(t: TestSpec) -> dict[str, Any]:
         out["monitor"] = [{"send": s, "expect": e} for s, e in t.monitor]
     if t.since:
         out["since"] = t.since
+    if t.budget_s is not None:
+        out["budget_s"] = t.budget_s
+    if t.part is not None:
+        out["part"] = t.part
+    if t.what is not None:
+        out["what"] = t.what
     return out
 
 
@@ -303,7 +324,26 @@ def _parse_test(where: str, raw: Any) -> TestSpec:
                     _get(where, raw, "expect_panic", str, None),
                     _get(where, raw, "expect_backtrace", str, None),
                     _parse_monitor(where, raw.get("monitor")),
-                    _parse_since(where, raw, lab))
+                    _parse_since(where, raw, lab),
+                    _parse_budget(where, raw),
+                    _parse_part(where, raw),
+                    _get(where, raw, "what", str, None))
+
+
+def _parse_part(where: str, raw: Any) -> str | None:
+    part = _get(where, raw, "part", str, None)
+    if part is not None and not re.fullmatch(r"[A-Z]", part):
+        raise SpecError(f"{where}: part {part!r} must be one capital letter, "
+                        "as the handout's \"Part A\"")
+    return part
+
+
+def _parse_budget(where: str, raw: Any) -> int | None:
+    budget = _get(where, raw, "budget_s", int, None)
+    if budget is not None and not (2 <= budget <= 30 and budget % 2 == 0):
+        raise SpecError(f"{where}: budget_s {budget} must be even, 2..30 "
+                        "(what the ib700 watchdog can time)")
+    return budget
 
 
 def _parse_since(where: str, raw: Any, lab: int) -> int:

@@ -124,6 +124,9 @@ def _grade_parser() -> ArgParser:
                    help="write JUnit XML to F")
     p.add_argument("--gradescope", type=Path, metavar="F",
                    help="write Gradescope results.json to F")
+    p.add_argument("--classroom", type=Path, metavar="F",
+                   help="write a GitHub Classroom result (this lab's tests) "
+                   "to F")
     p.add_argument("--keep", action="store_true", help="keep temp dirs")
     p.add_argument("--expect-full", action="store_true",
                    help="exit 1 unless every spec test passed")
@@ -153,7 +156,20 @@ def _grade(argv: list[str], script: Path) -> int:
     except Exception as e:
         if args.gradescope is not None:
             _gradescope_error(args.gradescope, e)
+        if args.classroom is not None:
+            _classroom_error(args.classroom, e)
         raise
+
+
+def _classroom_error(path: Path, e: Exception) -> None:
+    """The same for GitHub Classroom (best effort)."""
+    why = one_line(e) if isinstance(e, (GraderError, SpecError)) else \
+        internal_error(e)
+    try:
+        report.write_json(path, report.classroom_error(
+            f"This tree could not be graded: {why}"))
+    except GraderError:
+        pass
 
 
 def _gradescope_error(path: Path, e: Exception) -> None:
@@ -236,6 +252,8 @@ def _check_combinations(args: argparse.Namespace, loc: Located) -> None:
     no(args.repeat > 1 and not args.bench, "--repeat goes with --bench")
     no(args.gradescope is not None and (args.all or args.submissions),
        "--gradescope writes one result: use it with one tree or submission")
+    no(args.classroom is not None and (args.all or args.submissions),
+       "--classroom writes one result: use it with one tree")
 
 
 def _check_only(*targets: Target) -> None:
@@ -266,6 +284,8 @@ def _emit(args: argparse.Namespace, g: Grade, repro_tree: Path | None) -> int:
         report.write_text(args.junit, report.to_junit([g]))
     if args.gradescope is not None:
         report.write_json(args.gradescope, report.to_gradescope(g))
+    if args.classroom is not None:
+        report.write_json(args.classroom, report.to_classroom(g))
     _print_kept(g.kept)
     return 1 if args.expect_full and not g.score.full else 0
 
@@ -373,14 +393,17 @@ def _vmrun(argv: list[str], script: Path) -> int:
     cmdline = qemu.kernel_cmdline([args.ktest] if args.ktest else None,
                                   args.seed)
     port = _gdb_port(args.kernel) if args.gdb else None
+    tmp = qemu.make_tmpdir("vmrun-")
+    sock = tmp / "qmp.sock"
     argv_q = qemu.interactive_argv(qemu.find_qemu(), machine,
-                                   args.kernel.resolve(), cmdline, port)
+                                   args.kernel.resolve(), cmdline, port, sock)
     print("vmrun: Ctrl-a x quits QEMU, Ctrl-a c switches to its monitor",
           file=sys.stderr)
     sys.stderr.flush()
     try:
-        return qemu.run_interactive(argv_q)
+        return qemu.run_interactive(argv_q, sock)
     finally:
+        shutil.rmtree(tmp, ignore_errors=True)
         if port is not None:  # a stale port must not mislead `make gdb`
             (args.kernel.resolve().parent / ".gdbport").unlink(missing_ok=True)
 
@@ -419,4 +442,6 @@ def _handin(argv: list[str], script: Path) -> int:
     dest = handin.write(loc.tree, lab, args.out)
     print(f"handin: wrote {dest} with {len(lab.student_files)} file(s): "
           f"{', '.join(lab.student_files)}")
+    for w in handin.warnings(handin.collect(loc.tree, lab)):
+        print(f"handin: warning: {w}", file=sys.stderr)
     return 0

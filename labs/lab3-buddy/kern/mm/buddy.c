@@ -32,13 +32,13 @@
  *    tries again one order up. Check all of them before touching the
  *    buddy's page_t, and stop at MAX_ORDER.
  *
- * 5. Errors. Exhaustion returns NULL. Freeing a block that is already
- *    free is a double free: either its head is a free head, or it lies
- *    inside a larger free block (it was merged into one), which a walk
- *    up the aligned blocks that contain it finds in O(MAX_ORDER). Freeing
- *    a reserved page, a pfn not aligned to its order, or a block with an
- *    order other than the one it was allocated with (its head's p_order)
- *    is a bug too: each panics with its name.
+ * 5. Errors. Exhaustion returns NULL. A double free must panic when the
+ *    block's head is still a free head (the handout's Part C). This
+ *    reference also walks up the aligned blocks that contain it, in
+ *    O(MAX_ORDER), to catch a block already merged into a larger free one
+ *    (needed if you hand out upper halves), and checks the order against
+ *    the head's p_order. Freeing a reserved page or a pfn not aligned to
+ *    its order panics too. Each panic names page_free_pages.
  *
  * 6. Locking. Each zone's free lists are guarded by its z_lock (Linux's
  *    zone->lock), so every caller on every CPU (kmem, the HAT's page

@@ -215,11 +215,14 @@ static const char *free_must_panic(uint64_t pfn, unsigned order)
 	return panic_msg;
 }
 
-static void expect_panic_names(const char *msg, const char *what)
+/*
+ * The panic names page_free_pages; its wording is the student's (only the
+ * kernel grader matches words, "page_free_pages: double free of pfn").
+ */
+static void expect_panic_names_function(const char *msg)
 {
-	if (strstr(msg, "page_free_pages") == NULL || strstr(msg, what) == NULL)
-		flunk("panic \"%s\" should name page_free_pages and say "
-		      "\"%s\"", msg, what);
+	if (strstr(msg, "page_free_pages") == NULL)
+		flunk("panic \"%s\" should name page_free_pages", msg);
 }
 
 /* ---- the layout ---- */
@@ -1050,39 +1053,39 @@ static void normal_falls_back_to_dma(void **state)
 }
 
 /*
- * Freeing a free block panics, naming page_free_pages and "double free":
- * a lone free page, and the head of a block two frees merged. Fails when
- * a double free goes unnoticed (and corrupts the lists) or is misnamed.
+ * Freeing a block whose head is free panics, naming page_free_pages: a
+ * lone free page, and the head of a block two frees merged (the head
+ * check of lab 3's Part C). Fails when such a double free goes unnoticed
+ * (and corrupts the lists). A page absorbed into a lower buddy's block is
+ * not tried: the walk-up check that would see it is optional.
  */
 static void double_free_panics(void **state)
 {
 	(void)state;
 	fill(order_0, PG_TEST);
 	give_pfn(3000); /* its buddy, 3001, is still out */
-	expect_panic_names(free_must_panic(3000, 0), "double free");
+	expect_panic_names_function(free_must_panic(3000, 0));
 	give_pfn(3002);
 	give_pfn(3003); /* merged: 3002 heads an order-1 block */
-	expect_panic_names(free_must_panic(3002, 0), "double free");
-	/* 3003 was absorbed: only a walk up the blocks containing it sees it */
-	expect_panic_names(free_must_panic(3003, 0), "double free");
+	expect_panic_names_function(free_must_panic(3002, 0));
 }
 
 /*
  * Freeing a reserved page (low memory, a hole) or a pfn not aligned to
  * the order panics, naming page_free_pages. Fails when such a free is
- * taken: a hole would be handed out, a block would overlap another.
+ * taken: a hole would be handed out, a block would overlap another. A
+ * free with another order than the allocation's is not tried: comparing
+ * with the head's p_order is optional (lab 3, Part C).
  */
 static void freeing_reserved_or_misaligned_panics(void **state)
 {
 	uint64_t pfn;
 
 	(void)state;
-	expect_panic_names(free_must_panic(5, 0), "");
-	expect_panic_names(free_must_panic(2580, 0), "");
+	expect_panic_names_function(free_must_panic(5, 0));
+	expect_panic_names_function(free_must_panic(2580, 0));
 	pfn = must_take(1, PG_TEST);
-	expect_panic_names(free_must_panic(pfn + 1, 1), "");
-	/* Freed with another order than it was allocated with. */
-	expect_panic_names(free_must_panic(pfn, 0), "freed as order 0");
+	expect_panic_names_function(free_must_panic(pfn + 1, 1));
 }
 
 /* ---- the random run ---- */

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import tarfile
 from pathlib import Path
 
@@ -54,6 +55,46 @@ def tarball(top: str, files: dict[str, bytes]) -> bytes:
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
         gz.write(raw.getvalue())
     return out.getvalue()
+
+
+QUESTION = re.compile(r"^([0-9]+)\.\s")
+ANSWER = re.compile(r"^Answer:\s*(.*)$")
+
+
+def unanswered(text: str) -> list[int]:
+    """The questions of an answers-labN.txt whose "Answer:" has nothing
+    under it before the next question: the template's, left as it was."""
+    out: list[int] = []
+    question = None
+    answer: list[str] | None = None
+    for line in text.splitlines() + ["0. end"]:
+        q = QUESTION.match(line)
+        if q:
+            if question is not None and answer is not None and \
+                    not "".join(answer).strip():
+                out.append(question)
+            question, answer = int(q.group(1)), None
+            continue
+        a = ANSWER.match(line)
+        if a and question is not None:
+            answer = [a.group(1)]
+        elif answer is not None:
+            answer.append(line)
+    return out
+
+
+def warnings(files: dict[str, bytes]) -> list[str]:
+    """What a hand-in probably lacks: unanswered questions."""
+    out = []
+    for rel, data in sorted(files.items()):
+        if not re.fullmatch(r"answers-lab[0-9]+\.txt", rel):
+            continue
+        missing = unanswered(data.decode("utf-8", "replace"))
+        if missing:
+            nums = ", ".join(map(str, missing))
+            out.append(f"{rel}: question{'s' if len(missing) > 1 else ''} "
+                       f"{nums} still without an answer")
+    return out
 
 
 def write(tree: Path, lab: Lab, out: Path | None) -> Path:

@@ -72,7 +72,7 @@ def grade(target: Target, opts: Options, slots: Slots) -> Grade:
         if not built.ok:
             return Grade(target, opts.seed, built, [], unbuilt(target.tests()),
                          time.monotonic() - t0)
-        reps = _boots(target, built, opts, slots)
+        reps = run_boots(target, built, opts, slots)
     finally:
         if not opts.keep:
             built.remove()
@@ -86,7 +86,7 @@ def grade(target: Target, opts: Options, slots: Slots) -> Grade:
     return g
 
 
-def _boots(target: Target, built: BuildResult, opts: Options,
+def run_boots(target: Target, built: BuildResult, opts: Options,
            slots: Slots) -> list[run.RunResult]:
     machine = target.machine()
     assert built.kernel is not None
@@ -96,7 +96,9 @@ def _boots(target: Target, built: BuildResult, opts: Options,
         with slots:
             return qemu.run_boot(machine, kernel, cmdline, opts.keep, typed)
 
-    return [run.run_all(boot, target.tests(), opts.seed, target.only)
+    tests = target.tests()
+    budget = run.budget_arg(tests, target.spec.qemu.test_timeout_s)
+    return [run.run_all(boot, tests, opts.seed, target.only, budget)
             for _ in range(max(1, opts.repeat))]
 
 

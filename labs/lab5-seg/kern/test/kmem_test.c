@@ -458,3 +458,342 @@ KTEST(kmem, magazine_resize)
 	EXPECT_GE(cc_allocs(cp) - served, 990UL);
 	kmem_cache_destroy(cp); /* panics if the purge lost a buffer */
 }
+
+/*
+ * The slab layer alone (KMC_NOMAGAZINE: every buffer goes straight to its
+ * slabs), as kmastat shows it: "in use" is cache_buftotal minus
+ * cache_bufslab, "memory" the slabs made minus the slabs given back.
+ */
+static uint64_t slab_inuse(const kmem_cache_t *cp)
+{
+	return cp->cache_buftotal - cp->cache_bufslab;
+}
+
+static uint64_t slab_pages(const kmem_cache_t *cp)
+{
+	return (cp->cache_slab_create - cp->cache_slab_destroy) *
+	       (cp->cache_slabsize / PAGESIZE);
+}
+
+/* A buffer from cp; fails the test if a new slab was made for it while
+ * a slab still had a free buffer. */
+static void *alloc_from_slabs(kmem_cache_t *cp)
+{
+	uint64_t free = cp->cache_bufslab, made = cp->cache_slab_create;
+	void *b = kmem_cache_alloc(cp, KM_SLEEP);
+
+	if (cp->cache_slab_create != made && free != 0)
+		ktest_fail(__FILE__, __LINE__, "a new slab was made while "
+			   "%lu buffers were free in slabs", free);
+	return b;
+}
+
+#define LISTED 200
+
+/*
+ * A slab moves between the lists as its buffers come and go: a new slab
+ * is made only when no slab has a free buffer (fails when a slab is seen
+ * full one buffer early); a full slab that gets a buffer back is used
+ * again (fails when a free does not move a full slab to the partial
+ * list); a partial slab is used before an empty one, and the empty one
+ * goes back at the next reap (fails when the allocation takes an empty
+ * slab first, or a drained slab is never put on the empty list).
+ */
+KTEST(kmem, slab_lists_follow_counts)
+{
+	static void *b[LISTED];
+	static uint64_t slab_of[LISTED];
+	kmem_cache_t *cp;
+	uint64_t base, before, drained = 0, live;
+	int n = 0, last3 = -1;
+
+	kmem_reap();
+	kmem_reap();
+	base = page_free_count();
+	cp = kmem_cache_create("kmem_test_lists", 200, 8, NULL, NULL, NULL,
+			       NULL, NULL, KMC_NOMAGAZINE);
+	/* Three full slabs; each buffer remembers which slab it came from. */
+	while (n < LISTED &&
+	       !(cp->cache_slab_create == 3 && cp->cache_bufslab == 0)) {
+		b[n] = alloc_from_slabs(cp);
+		ASSERT_TRUE(b[n] != NULL);
+		slab_of[n] = cp->cache_slab_create;
+		n++;
+	}
+	ASSERT_EQ(cp->cache_slab_create, 3UL);
+	ASSERT_EQ(cp->cache_bufslab, 0UL);
+	EXPECT_EQ(slab_inuse(cp), (uint64_t)n);
+	EXPECT_EQ(base - page_free_count(), slab_pages(cp));
+
+	/* Full to partial: the freed buffer is the next one handed out. */
+	kmem_cache_free(cp, b[1]);
+	EXPECT_EQ(slab_inuse(cp), (uint64_t)n - 1);
+	b[1] = alloc_from_slabs(cp);
+	ASSERT_TRUE(b[1] != NULL);
+	EXPECT_EQ(cp->cache_slab_create, 3UL);
+
+	/* Slab 2 drains to empty; slab 3 gets one buffer back. */
+	for (int i = 0; i < n; i++) {
+		if (slab_of[i] == 2) {
+			kmem_cache_free(cp, b[i]);
+			b[i] = NULL;
+			drained++;
+		} else if (slab_of[i] == 3) {
+			last3 = i;
+		}
+	}
+	ASSERT_GE(last3, 0);
+	kmem_cache_free(cp, b[last3]);
+	live = (uint64_t)n - drained - 1;
+	EXPECT_EQ(slab_inuse(cp), live);
+
+	/* The partial slab serves; the empty one goes back at the reap. */
+	b[last3] = alloc_from_slabs(cp);
+	ASSERT_TRUE(b[last3] != NULL);
+	EXPECT_EQ(cp->cache_slab_create, 3UL);
+	before = page_free_count();
+	kmem_reap();
+	EXPECT_EQ(cp->cache_slab_destroy, 1UL);
+	EXPECT_EQ(cp->cache_buftotal, (uint64_t)n - drained);
+	EXPECT_GE(page_free_count(), before + cp->cache_slabsize / PAGESIZE);
+	EXPECT_EQ(slab_inuse(cp), live + 1);
+
+	for (int i = 0; i < n; i++)
+		if (b[i] != NULL)
+			kmem_cache_free(cp, b[i]);
+	EXPECT_EQ(slab_inuse(cp), 0UL);
+	kmem_cache_destroy(cp); /* panics if a slab still counts a buffer */
+	EXPECT_GE(page_free_count(), base);
+}
+
+/*
+ * kmastat's figures for the slab layer: every allocation and free takes
+ * cache_lock and counts it (slab lk), every allocation from a slab counts
+ * in allocs (and every free in cache_slab_free), "in use" follows the
+ * buffers, and "memory" is exactly the
+ * pages the slabs took from the buddy allocator, before and after a reap.
+ * Fails when a counter is forgotten on one path.
+ */
+KTEST(kmem, kmastat_counts_slab_layer)
+{
+	static void *b[100];
+	kmem_cache_t *cp;
+	uint64_t base;
+
+	kmem_reap();
+	kmem_reap();
+	base = page_free_count();
+	cp = kmem_cache_create("kmem_test_counts", 100, 8, NULL, NULL, NULL,
+			       NULL, NULL, KMC_NOMAGAZINE);
+	for (int i = 0; i < 100; i++) {
+		b[i] = kmem_cache_alloc(cp, KM_SLEEP);
+		ASSERT_TRUE(b[i] != NULL);
+	}
+	EXPECT_EQ(cp->cache_slab_alloc, 100UL);
+	EXPECT_GE(cp->cache_lock_acquires, 100UL);
+	EXPECT_EQ(slab_inuse(cp), 100UL);
+	EXPECT_GE(slab_pages(cp), 3UL);
+	EXPECT_EQ(base - page_free_count(), slab_pages(cp));
+	for (int i = 0; i < 100; i++)
+		kmem_cache_free(cp, b[i]);
+	EXPECT_GE(cp->cache_lock_acquires, 200UL);
+	EXPECT_EQ(cp->cache_slab_free, 100UL);
+	EXPECT_EQ(slab_inuse(cp), 0UL);
+	kmem_reap();
+	EXPECT_EQ(slab_pages(cp), 0UL);
+	EXPECT_EQ(cp->cache_buftotal, 0UL);
+	EXPECT_GE(page_free_count(), base);
+	kmem_cache_destroy(cp);
+}
+
+#define HASHED 1100
+
+/* Stamp a buffer with who holds it, at both ends: a buffer handed out
+ * twice keeps the stamp of its second holder only. */
+static void stamp(uint64_t *b, size_t words, uint64_t holder)
+{
+	b[0] = holder;
+	b[words - 1] = ~holder;
+}
+
+static bool stamped(const uint64_t *b, size_t words, uint64_t holder)
+{
+	return b[0] == holder && b[words - 1] == ~holder;
+}
+
+/*
+ * Large buffers are found through the hash at their free, with more live
+ * buffers than hash chains, so chains hold several bufctls: the older half
+ * of the buffers is freed, oldest first, while the newer half, which
+ * shares their chains, stays live; then they are allocated again, and no
+ * live buffer may share memory with another. Fails when a free takes the
+ * wrong bufctl from a chain (another, live buffer is freed, maybe to
+ * another slab), or drops or keeps bufctls on the chain; the destroy then
+ * finds the pages all back.
+ */
+KTEST(kmem, large_buffers_found_by_hash)
+{
+	static uint64_t *b[HASHED];
+	const size_t words = 1000 / 8;
+	kmem_cache_t *cp;
+	uint64_t base;
+	int bad = 0;
+
+	kmem_reap();
+	kmem_reap();
+	base = page_free_count();
+	cp = kmem_cache_create("kmem_test_hash", 1000, 8, NULL, NULL, NULL,
+			       NULL, NULL, KMC_NOMAGAZINE);
+	for (int i = 0; i < HASHED; i++) {
+		b[i] = kmem_cache_alloc(cp, KM_SLEEP);
+		ASSERT_TRUE(b[i] != NULL);
+		stamp(b[i], words, (uint64_t)i);
+	}
+	for (int i = 0; i < HASHED / 2; i++)
+		kmem_cache_free(cp, b[i]);
+	EXPECT_EQ(slab_inuse(cp), (uint64_t)HASHED - HASHED / 2);
+	for (int i = 0; i < HASHED / 2; i++) {
+		b[i] = kmem_cache_alloc(cp, KM_SLEEP);
+		ASSERT_TRUE(b[i] != NULL);
+		stamp(b[i], words, (uint64_t)i);
+	}
+	for (int i = 0; i < HASHED; i++)
+		if (!stamped(b[i], words, (uint64_t)i) && bad++ < 8)
+			ktest_fail(__FILE__, __LINE__, "buffer %p was "
+				   "overwritten: handed out twice",
+				   (void *)b[i]);
+	for (int i = 0; i < HASHED; i++)
+		kmem_cache_free(cp, b[i]);
+	EXPECT_EQ(slab_inuse(cp), 0UL);
+	kmem_cache_destroy(cp); /* panics if a bufctl went to another slab */
+	kmem_reap();
+	EXPECT_GE(page_free_count(), base);
+}
+
+static int fill_ctor_calls, fill_dtor_calls;
+
+/* Construct: fill the whole buffer (priv: its size) from its address. */
+static int fill_ctor(void *buf, void *priv, int kmflags)
+{
+	(void)kmflags;
+	for (size_t i = 0; i < (size_t)priv / 8; i++)
+		((uint64_t *)buf)[i] = (uint64_t)buf ^ (i << 48) ^ 0xc0115;
+	fill_ctor_calls++;
+	return 0;
+}
+
+static void fill_dtor(void *buf, void *priv)
+{
+	(void)buf, (void)priv;
+	fill_dtor_calls++;
+}
+
+static bool constructed(const void *buf, size_t size)
+{
+	for (size_t i = 0; i < size / 8; i++)
+		if (((const uint64_t *)buf)[i] !=
+		    ((uint64_t)buf ^ (i << 48) ^ 0xc0115))
+			return false;
+	return true;
+}
+
+#define CTOR_BUFS 60
+
+/*
+ * Three rounds of CTOR_BUFS allocations from cp, each buffer checked for
+ * its constructed state, then all but b[0] freed and two reaps (b[0]
+ * keeps its slab, so the next round reuses buffers that came back to it).
+ * Counts the buffers found not constructed in *bad.
+ */
+static void fill_rounds(kmem_cache_t *cp, size_t size, int *bad)
+{
+	static void *b[CTOR_BUFS];
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = round == 0 ? 0 : 1; i < CTOR_BUFS; i++) {
+			b[i] = kmem_cache_alloc(cp, KM_SLEEP);
+			ASSERT_TRUE(b[i] != NULL);
+			if (!constructed(b[i], size) && (*bad)++ < 8)
+				ktest_fail(__FILE__, __LINE__, "%zu-byte "
+					   "buffer %p (round %d) is not "
+					   "constructed", size, b[i], round);
+		}
+		for (int i = CTOR_BUFS - 1; i >= 1; i--)
+			kmem_cache_free(cp, b[i]);
+		kmem_reap();
+		kmem_reap();
+		EXPECT_EQ((uint64_t)(fill_ctor_calls - fill_dtor_calls),
+			  cp->cache_buftotal);
+	}
+	kmem_cache_free(cp, b[0]);
+}
+
+/*
+ * Every buffer is handed out in its constructed state, all of it, on every
+ * path: the first buffer of a new slab, small slabs and large ones with
+ * bufctls, a buffer that went back to its slab (no magazines), and one
+ * that came back to a slab from a magazine at a reap while its slab stayed
+ * in use. The constructor runs once per buffer made, the destructor once
+ * per buffer given back. Fails when the slab layer writes into a free
+ * buffer (a free-list link in the object, a scrub) or loses count of its
+ * buffers.
+ */
+KTEST(kmem, constructed_on_every_path)
+{
+	static const size_t sizes[] = { 200, 1000 };
+	static const unsigned flags[] = { KMC_NOMAGAZINE, 0 };
+	int bad = 0;
+
+	for (size_t s = 0; s < ARRAY_SIZE(sizes); s++) {
+		for (size_t f = 0; f < ARRAY_SIZE(flags); f++) {
+			kmem_cache_t *cp = kmem_cache_create(
+			    "kmem_test_fill", sizes[s], 8, fill_ctor,
+			    fill_dtor, NULL, (void *)sizes[s], NULL, flags[f]);
+
+			fill_ctor_calls = fill_dtor_calls = 0;
+			fill_rounds(cp, sizes[s], &bad);
+			kmem_cache_destroy(cp);
+			EXPECT_EQ(fill_dtor_calls, fill_ctor_calls);
+		}
+	}
+}
+
+/*
+ * When the buddy allocator has no block left for a slab, the allocation
+ * returns NULL and counts the failure (kmastat's fail), and the cache
+ * works on: every buffer is freed, the cache destroyed, and every page is
+ * back. Fails when a failed slab creation is not checked, or returns with
+ * cache_lock held.
+ */
+KTEST(kmem, alloc_fails_cleanly)
+{
+	kmem_cache_t *cp;
+	void *head = NULL, *p;
+	uint64_t base, n = 0;
+
+	kmem_reap();
+	kmem_reap();
+	base = page_free_count();
+	cp = kmem_cache_create("kmem_test_oom", 16000, 8, NULL, NULL, NULL,
+			       NULL, NULL, KMC_NOMAGAZINE);
+	while ((p = kmem_cache_alloc(cp, KM_NOSLEEP)) != NULL) {
+		*(void **)p = head;
+		head = p;
+		n++;
+	}
+	ktest_diag("%lu buffers of 16000 bytes before the first failure", n);
+	EXPECT_GE(n * 16000, base * PAGESIZE / 4);
+	EXPECT_EQ(cp->cache_alloc_fail, 1UL);
+	EXPECT_TRUE(kmem_cache_alloc(cp, KM_NOSLEEP) == NULL);
+	EXPECT_EQ(cp->cache_alloc_fail, 2UL);
+	EXPECT_EQ(slab_inuse(cp), n);
+	while (head != NULL) {
+		p = head;
+		head = *(void **)p;
+		kmem_cache_free(cp, p);
+	}
+	EXPECT_EQ(slab_inuse(cp), 0UL);
+	kmem_cache_destroy(cp);
+	kmem_reap();
+	EXPECT_GE(page_free_count(), base);
+}

@@ -187,31 +187,62 @@ struct flush {
 static struct flush flush_log[1 << 16];
 static size_t nflush;
 
-/* Log [va, va + len); a range that continues the last one extends it. */
+/*
+ * Log [va, va + len). A range that continues the last one, upwards or
+ * downwards, extends it, so a page-by-page flush of a large span takes
+ * one slot, not one per page.
+ */
 void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len)
 {
 	struct flush *prev = nflush > 0 ? &flush_log[nflush - 1] : NULL;
+	uintptr_t last = va + len - 1;
 
-	if (len == 0 || (va | len) % PAGESIZE != 0)
+	if (len == 0 || (va | len) % PAGESIZE != 0 || last < va)
 		fail_msg("%shat_tlb_flush(%#lx, %#zx): not whole pages", ctx,
 			 (unsigned long)va, len);
-	if (prev != NULL && prev->hat == hat && prev->last + 1 == va) {
-		prev->last = va + len - 1;
+	if (prev != NULL && prev->hat == hat && prev->last + 1 == va &&
+	    prev->last != UINTPTR_MAX) {
+		prev->last = last;
+		return;
+	}
+	if (prev != NULL && prev->hat == hat && last + 1 == prev->va &&
+	    prev->va != 0) {
+		prev->va = va;
 		return;
 	}
 	if (nflush == ARRAY_SIZE(flush_log))
 		fail_msg("%shat_tlb_flush: log full", ctx);
-	flush_log[nflush++] = (struct flush){ hat, va, va + len - 1 };
+	flush_log[nflush++] = (struct flush){ hat, va, last };
 }
 
-/* Did one hat_tlb_flush() for hat cover all of [va, va + len)? */
+/*
+ * Is every page of [va, va + len) covered by some hat_tlb_flush() for hat
+ * since the log was last cleared? Only the outcome counts: one call for
+ * the whole span, one per page, overlapping calls, or one huge range (a
+ * full flush) all pass; a page that no call covered fails.
+ */
 static bool flushed(const struct hat *hat, uintptr_t va, uint64_t len)
 {
-	for (size_t i = 0; i < nflush; i++)
-		if (flush_log[i].hat == hat && flush_log[i].va <= va &&
-		    va + (len - 1) <= flush_log[i].last)
+	uintptr_t cur = va, last = va + (len - 1);
+
+	for (;;) {
+		uintptr_t reach = 0;
+		bool covered = false;
+
+		/* The furthest any flush that holds page cur reaches. */
+		for (size_t i = 0; i < nflush; i++)
+			if (flush_log[i].hat == hat && flush_log[i].va <= cur &&
+			    cur <= flush_log[i].last &&
+			    (!covered || flush_log[i].last > reach)) {
+				reach = flush_log[i].last;
+				covered = true;
+			}
+		if (!covered)
+			return false;
+		if (reach >= last)
 			return true;
-	return false;
+		cur = reach + 1;
+	}
 }
 
 static void print_ctx(void)
@@ -1183,7 +1214,8 @@ static void running_out_of_table_pages_gives_enomem(void **state)
 static void expect_flushed(struct fixture *f, uintptr_t va, uint64_t len)
 {
 	if (!flushed(&f->hat, va, len))
-		fail_msg("no hat_tlb_flush covered [%#lx, +%#llx) (%zu flushes)",
+		fail_msg("hat_tlb_flush calls left part of [%#lx, +%#llx) "
+			 "unflushed (%zu ranges logged)",
 			 (unsigned long)va, (unsigned long long)len, nflush);
 	nflush = 0;
 }
@@ -1219,12 +1251,14 @@ static void large_changes_flush(struct fixture *f, uintptr_t v)
 }
 
 /*
- * Every change to a present entry is followed by a hat_tlb_flush for this
- * hat that covers the address, and a split flushes the whole large page
- * (the TLB may hold it as one entry). Fails if a replace, protect or
+ * Every change to a present entry is followed, before the call returns,
+ * by hat_tlb_flushes for this hat that together cover every page the old
+ * entry mapped, and a split flushes the whole large page (the TLB may
+ * hold it as one entry). How many calls does not matter: one per entry,
+ * one per page, or one over everything. Fails if a replace, protect or
  * unmap skips the flush (the CPU keeps using the old translation), if a
- * split flushes only the page being changed, or if a flush names a range
- * shorter than the entry's span.
+ * split flushes only the page being changed, or if the flushes leave out
+ * any page of the entry's span.
  */
 static void changes_flush_the_tlb(void **state)
 {

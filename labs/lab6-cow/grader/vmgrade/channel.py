@@ -155,6 +155,7 @@ def trusted_log(console: str, chan: Channel | None) -> ktap.KtapLog:
     for name, res in log.results.items():
         if name in seen.results:
             res.lines = list(seen.results[name].lines)
+            res.time_us = seen.results[name].time_us
     if log.running is not None and seen.running == log.running:
         log.running_lines = list(seen.running_lines)
     for name, res in seen.results.items():

@@ -3,7 +3,9 @@
 A submission is the tarball `make handin` writes (.tar.gz, .tgz or .tar) or
 a directory. It must hold exactly the lab's student files: nothing missing,
 nothing else. The files may sit under one top-level directory (the hand-in
-tarball puts them under labN-NAME-handin/), which is then stripped.
+tarball puts them under labN-NAME-handin/), which is then stripped. Files
+uploaded one by one may come without their directories (buddy.c for
+kern/mm/buddy.c): each stands for the one student file of that name.
 
 The archive is untrusted, and every claim it makes is checked before it is
 believed. It is read whole (at most MAX_COMPRESSED bytes), decompressed
@@ -94,7 +96,8 @@ def read(path: Path, student_files: tuple[str, ...]) -> dict[str, bytes]:
         entries = _tar_entries(path)
     else:
         raise Rejected(f"{shown(path.name)}: not a file or a directory")
-    return _select(_strip_prefix(entries, student_files), student_files)
+    return _select(_loose(_strip_prefix(entries, student_files),
+                          student_files), student_files)
 
 
 def shown(name: str) -> str:
@@ -376,6 +379,24 @@ def _strip_prefix(entries: list[Entry],
         return named
     return [Entry(e.name[len(top) + 1:], e.is_dir, e.data)
             for e in named if e.name != top]
+
+
+def _loose(entries: list[Entry],
+           student_files: tuple[str, ...]) -> list[Entry]:
+    """Files uploaded one by one (Gradescope's drag and drop keeps only
+    the name: buddy.c, not kern/mm/buddy.c): a top-level file named as
+    exactly one student file's last component stands for that file."""
+    base: dict[str, list[str]] = {}
+    for f in student_files:
+        base.setdefault(f.rsplit("/", 1)[-1], []).append(f)
+    out = []
+    for e in entries:
+        full = base.get(e.name, [])
+        if (not e.is_dir and "/" not in e.name and e.name not in
+                student_files and len(full) == 1):
+            e = Entry(full[0], False, e.data)
+        out.append(e)
+    return out
 
 
 def _select(entries: list[Entry],

@@ -175,8 +175,23 @@ def _one_row(base: Pristine, item: tuple[Path, str], only: tuple[str, ...],
             shutil.rmtree(work, ignore_errors=True)
     status = ("build-failed" if not g.build.ok
               else "full" if g.score.full else "graded")
+    detail = (g.build.reason or first_error(g.build.tail)
+              if not g.build.ok else _review(g))
     return Row(name, g.score.points, g.score.max_points, status,
-               printable_line(g.build.reason or _review(g)), g)
+               printable_line(detail), g)
+
+
+# The compiler's or the linker's first complaint in make's output.
+ERROR_LINE = re.compile(r"(?:\berror\b|undefined reference|multiple "
+                        r"definition|No rule to make target)", re.I)
+
+
+def first_error(tail: list[str]) -> str:
+    """The first error line of a failed build, else its last line."""
+    for line in tail:
+        if ERROR_LINE.search(line):
+            return line.strip()
+    return tail[-1].strip() if tail else "the kernel did not build"
 
 
 def _review(g: Grade) -> str:

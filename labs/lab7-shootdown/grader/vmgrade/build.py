@@ -89,13 +89,18 @@ def make_argv(tree: Path, outdir: Path, make_vars: dict[str, str],
 
 def build(tree: Path, make_vars: dict[str, str], jobs: int = 1,
           lim: Limits = LIMITS,
-          student_files: tuple[str, ...] = ()) -> BuildResult:
+          student_files: tuple[str, ...] = (),
+          outdir: Path | None = None) -> BuildResult:
     """Build tree's kernel into a fresh temp dir (the caller removes it),
-    within lim, sandboxed if bwrap is there; student_files are checked
-    for what they read."""
+    or into outdir if given, which make then updates incrementally; within
+    lim, sandboxed if bwrap is there; student_files are checked for what
+    they read."""
     check_tools()
     tree = tree.resolve()
-    outdir = Path(tempfile.mkdtemp(prefix="vmlab-build-"))
+    if outdir is None:
+        outdir = Path(tempfile.mkdtemp(prefix="vmlab-build-"))
+    else:
+        outdir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
     goals = ["kernel"]
     if sandbox.available() and sandbox.has_hidden(tree):

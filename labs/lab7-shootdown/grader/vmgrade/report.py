@@ -68,18 +68,86 @@ def lab_label(lab: int | None) -> str:
 
 # -- the table ---------------------------------------------------------------
 
+# Failing tests detailed by default; -v (make grade V=1) details every test.
+MAX_BLOCKS = 6
+
+
 def table(g: Grade, style: Style) -> str:
-    """The whole readable report for one grade."""
+    """The whole readable report for one grade.
+
+    By default it fits a terminal, most useful first and the score last:
+    the build error, or one block per failing test (tests that failed the
+    same way share one), then the rows of this lab's tests (and of any
+    earlier test that failed), then the given labs' total apart from this
+    lab's. Verbose: every test's block and row, and a total."""
     out = [_headline(g)]
     if not g.build.ok:
         out += _build_failure(g)
     out += needs_review(g)
-    out += _rows(g, style) + [""] + _totals(g)
-    shown: dict[int, str] = {}      # boot -> the test whose excerpt shows it
-    for t in g.score.tests:
-        if style.verbose or not t.passed:
+    if style.verbose:
+        shown: dict[int, str] = {}  # boot -> the test whose excerpt shows it
+        for t in g.score.tests:
             out += _details(g, t, style, shown)
-    return "\n".join(out) + "\n"
+        return "\n".join(out + [""] + _rows(g, style, g.score.tests) + [""]
+                         + _totals(g)) + "\n"
+    if g.build.ok:
+        out += _failure_blocks(g, style)
+    own = [t for t in g.score.tests if t.lab == g.target.lab
+           or not t.passed]
+    return "\n".join(out + [""] + _rows(g, style, own) + [""]
+                     + _lab_totals(g)) + "\n"
+
+
+def _failure_blocks(g: Grade, style: Style) -> list[str]:
+    """One block per distinct failure, at most MAX_BLOCKS of them."""
+    groups: dict[tuple[object, ...], list[TestScore]] = {}
+    for t in g.score.tests:
+        if t.passed:
+            continue
+        key = (t.status, tuple(t.lines), t.reason,
+               (t.crash.outcome, t.crash.panic, t.boot) if t.crash else None)
+        groups.setdefault(key, []).append(t)
+    out: list[str] = []
+    shown: dict[int, str] = {}
+    items = list(groups.values())
+    for same in items[:MAX_BLOCKS]:
+        out += _details(g, same[0], style, shown)
+        if len(same) > 1:
+            names = ", ".join(printable_line(t.name) for t in same[1:])
+            out.append(f"    the same failure in {len(same) - 1} more: "
+                       f"{names}")
+    rest = [t for same in items[MAX_BLOCKS:] for t in same]
+    if rest:
+        out += ["", f"--- {len(rest)} more failing test(s), not detailed "
+                "here: make grade V=1 (or grade -v) shows them all, make "
+                "grade ONLY=GLOB only some"]
+    return out
+
+
+def _lab_totals(g: Grade) -> list[str]:
+    """The given labs' total, then this lab's: the score that matters is
+    the last line, and never mixed with points the tree came with."""
+    n = g.target.lab
+    given = [t for t in g.score.graded if t.lab != n]
+    own = [t for t in g.score.graded if t.lab == n]
+    lines = []
+    if given:
+        passed = sum(t.passed for t in given)
+        pts = sum(t.points for t in given)
+        top = sum(t.max_points for t in given)
+        lines.append(f"  given (kit, labs before {n}): {passed:>3}/"
+                     f"{len(given):<3} tests  {fmt_points(pts):>5}/"
+                     f"{fmt_points(top)} points"
+                     + ("" if passed == len(given) else
+                        "  <- your code broke these"))
+    passed = sum(t.passed for t in own)
+    lines.append(f"  lab {n}: {passed}/{len(own)} tests, "
+                 f"{fmt_points(sum(t.points for t in own))}/"
+                 f"{fmt_points(sum(t.max_points for t in own))} points")
+    if g.score.unexpected:
+        lines.append(f"  {len(g.score.unexpected)} unexpected test(s): "
+                     "reported by the kernel but not in the spec (0 points)")
+    return lines
 
 
 def _headline(g: Grade) -> str:
@@ -113,11 +181,11 @@ def _build_failure(g: Grade) -> list[str]:
     return lines + [f"  | {printable(ln)}" for ln in g.build.tail] + [""]
 
 
-def _rows(g: Grade, style: Style) -> list[str]:
-    names = [printable_line(t.name) for t in g.score.tests]
+def _rows(g: Grade, style: Style, tests: list[TestScore]) -> list[str]:
+    names = [printable_line(t.name) for t in tests]
     width = max([len(n) for n in names] + [4])
     rows = [f"  {'test':<{width}}  lab  points  status"]
-    for t, name in zip(g.score.tests, names):
+    for t, name in zip(tests, names):
         pts = f"{fmt_points(t.points)}/{fmt_points(t.max_points)}"
         status = _paint(t.label, COLORS.get(t.status, "0"), style)
         rows.append(f"  {name:<{width}}  {lab_label(t.lab):<3}  "
@@ -150,14 +218,32 @@ def _details(g: Grade, t: TestScore, style: Style,
     if t.reason:
         out.append(f"    reason: {printable_line(t.reason)}")
     out += [f"    {printable_line(ln)}" for ln in t.lines]
+    if t.crash is not None and t.crash.outcome == "timeout":
+        out.append(f"    ran past its budget of {budget_of(g, t.name)} s of "
+                   "virtual time, ten times what the reference needs or "
+                   "more: a loop that never ends, or a wait for something "
+                   "that never comes?")
     if t.crash is not None:
         out += _crash_lines(t, shown)
+    spec = g.target.spec.test(t.name)
+    if not t.passed and spec is not None and spec.part is not None and \
+            t.lab is not None and t.lab > 0:
+        out.append(f"    handout: {g.target.spec.lab(t.lab).dirname}.md, "
+                   f"Part {spec.part}")
     if g.build.ok and not t.passed:
         cmds = repro(g, t.name, style.repro_tree)
         out.append(f"    rerun: {cmds[0]}    (with gdb: {cmds[1]})" if cmds
                    else "    no rerun command: the kernel reported a name "
                    "that is not a plain suite.test")
     return out
+
+
+def budget_of(g: Grade, name: str) -> int:
+    """A test's budget in virtual seconds, as the grader gave it."""
+    spec = g.target.spec.test(name)
+    if spec is not None and spec.budget_s is not None:
+        return spec.budget_s
+    return g.target.spec.qemu.test_timeout_s
 
 
 def _crash_lines(t: TestScore, shown: dict[int, str] | None) -> list[str]:
@@ -422,6 +508,42 @@ def _gradescope_test(g: Grade, t: TestScore) -> dict[str, Any]:
             "status": "passed" if t.passed else "failed",
             "output": f"{t.label}\n{detail}".rstrip(),
             "visibility": "after_published" if t.hidden else "visible"}
+
+
+# -- GitHub Classroom ----------------------------------------------------------
+
+def to_classroom(g: Grade) -> dict[str, Any]:
+    """The result a GitHub Classroom grading reporter reads (format
+    version 1): this lab's own tests with their points, the earlier labs'
+    (given code) left out, so the assignment's total is the lab's."""
+    own = [t for t in g.score.graded if t.lab == g.target.lab]
+    if not g.build.ok:
+        why = _build_headline(g)
+        tests = [{"name": t.name, "status": "error", "score": 0,
+                  "max_score": t.max_points, "message": why,
+                  "line_no": 0, "execution_time": "0s"} for t in own]
+        return {"version": 1, "status": "error", "max_score":
+                sum(t.max_points for t in own), "tests": tests}
+    style = Style(repro_tree=None, verbose=False)
+    tests = []
+    for t in own:
+        detail = "\n".join(ln.strip() for ln in _details(g, t, style)[2:])
+        tests.append({"name": t.name,
+                      "status": "pass" if t.passed else "fail",
+                      "score": t.points, "max_score": t.max_points,
+                      "message": f"{t.label}\n{detail}".rstrip(),
+                      "line_no": 0, "execution_time": "0s"})
+    return {"version": 1,
+            "status": "pass" if all(t.passed for t in own) else "fail",
+            "max_score": sum(t.max_points for t in own), "tests": tests}
+
+
+def classroom_error(message: str) -> dict[str, Any]:
+    """The Classroom result of a tree that could not be graded at all."""
+    return {"version": 1, "status": "error", "max_score": 0,
+            "tests": [{"name": "grading", "status": "error", "score": 0,
+                       "message": message, "line_no": 0,
+                       "execution_time": "0s"}]}
 
 
 def gradescope_error(message: str) -> dict[str, Any]:

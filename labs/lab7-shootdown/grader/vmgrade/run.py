@@ -63,6 +63,7 @@ class TestRun:
     reason: str = ""
     crash: Crash | None = None
     boot: int = 0               # index of the boot that decided it
+    time_us: int | None = None  # virtual time the test took
 
 
 @dataclass
@@ -89,16 +90,24 @@ WALL_GIVE_UP = ("wall-timeout: not booted again after two boots ran to the "
                 "wall-clock backstop")
 
 
+def budget_arg(tests: list[TestSpec], default_s: int) -> str:
+    """tbudget=: the default budget, then each test with its own."""
+    return ",".join([str(default_s)] + [f"{t.name}:{t.budget_s}"
+                                        for t in tests
+                                        if t.budget_s is not None])
+
+
 def run_all(boot_fn: BootFn, tests: list[TestSpec], seed: int,
-            only: tuple[str, ...] = ()) -> RunResult:
+            only: tuple[str, ...] = (), budget: str = "") -> RunResult:
     """Run the main chain and every alone-boot, side by side."""
     chain = [t.name for t in tests if not t.ends_run]
     alone = [t for t in tests if t.ends_run]
     globs = list(only) if only else suite_globs(tests)
     with ThreadPoolExecutor(max_workers=1 + len(alone)) as pool:
-        main = (pool.submit(run_chain, boot_fn, globs, seed, chain)
+        main = (pool.submit(run_chain, boot_fn, globs, seed, chain, budget)
                 if chain else None)
-        singles = [pool.submit(run_alone, boot_fn, t, seed) for t in alone]
+        singles = [pool.submit(run_alone, boot_fn, t, seed, budget)
+                   for t in alone]
         result = main.result() if main else RunResult({}, [])
         for fut in singles:
             _add_alone(result, *fut.result())
@@ -113,13 +122,13 @@ def _add_alone(result: RunResult, run: TestRun | None, boot: Boot) -> None:
 
 
 def run_chain(boot_fn: BootFn, globs: list[str], seed: int,
-              expected: list[str]) -> RunResult:
+              expected: list[str], budget: str = "") -> RunResult:
     """The main boot and its resumes, until the report is complete."""
     result = RunResult({}, [])
     resume: str | None = None
     walls = 0
     for _ in range(len(expected) + 1):
-        boot = boot_fn(kernel_cmdline(globs, seed, resume))
+        boot = boot_fn(kernel_cmdline(globs, seed, resume, budget))
         result.boots.append(boot)
         log = channel.trusted_log(boot.log, boot.channel)
         resume = _absorb(result, log, boot, expected)
@@ -155,7 +164,7 @@ def _absorb(result: RunResult, log: ktap.KtapLog, boot: Boot,
 
 def _from_result(res: ktap.TestResult, idx: int) -> TestRun:
     return TestRun(res.name, res.status, list(res.lines), res.directive,
-                   res.reason, None, idx)
+                   res.reason, None, idx, res.time_us)
 
 
 def _crashed(name: str, boot: Boot, log: ktap.KtapLog, idx: int,
@@ -200,14 +209,14 @@ def _plan_deficits(result: RunResult, log: ktap.KtapLog,
             result.runs[name] = _crashed(name, boot, log, idx, NO_RESULT)
 
 
-def run_alone(boot_fn: BootFn, t: TestSpec, seed: int
+def run_alone(boot_fn: BootFn, t: TestSpec, seed: int, budget: str = ""
               ) -> tuple[TestRun | None, Boot]:
     """Boot a test that owns its run, and judge how the run went."""
     if t.monitor is not None:
         typed = "".join(f"{send}\n" for send, _ in t.monitor) + "poweroff\n"
         boot = boot_fn(kernel_cmdline(None, seed), typed)
         return judge_monitor(t, boot), boot
-    boot = boot_fn(kernel_cmdline([t.name], seed))
+    boot = boot_fn(kernel_cmdline([t.name], seed, None, budget))
     log = channel.trusted_log(boot.log, boot.channel)
     return judge_alone(t, boot, log), boot
 

@@ -44,6 +44,7 @@
 
 static volatile uint32_t *lapic;
 static uint64_t timer_hz;
+static uint64_t tsc_hz;         /* set once, by lapic_calibrate() */
 static volatile uint64_t ticks;
 
 static uint32_t lapic_read(unsigned reg)
@@ -79,14 +80,17 @@ static bool pit_done(void)
 static void lapic_calibrate(void)
 {
 	uint32_t left;
+	uint64_t tsc0;
 
 	lapic_write(LAPIC_TIMER_DIV, DIV_BY_16);
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | T_LAPIC_TIMER);
 	pit_wait_start(CALIBRATE_MS);
 	lapic_write(LAPIC_TIMER_INIT, 0xffffffff);
+	tsc0 = rdtsc();
 	while (!pit_done())
 		;
 	left = lapic_read(LAPIC_TIMER_CUR);
+	tsc_hz = (rdtsc() - tsc0) * (1000 / CALIBRATE_MS);
 	lapic_write(LAPIC_TIMER_INIT, 0);
 	timer_hz = (uint64_t)(0xffffffffU - left) * (1000 / CALIBRATE_MS);
 }
@@ -191,6 +195,11 @@ uint64_t lapic_ticks(void)
 uint64_t lapic_timer_hz(void)
 {
 	return timer_hz;
+}
+
+uint64_t lapic_tsc_hz(void)
+{
+	return tsc_hz;
 }
 
 uint32_t lapic_timer_current(void)

@@ -29,9 +29,9 @@
  *    With interrupts off until trap() decides otherwise, there is no
  *    window. (It also keeps CR2 safe until trap() has read it.)
  *
- * 3. DPL is the most privileged ring that may raise the vector with an INT
- *    instruction. Hardware exceptions and interrupts ignore it. Only the
- *    vectors ring 3 may call are DPL 3: #BP (int3) and T_SYSCALL.
+ * 3. DPL is the least privileged ring that may raise the vector by INT n or
+ *    INT3: from CPL c only if c <= DPL, else #GP. Hardware exceptions and
+ *    external interrupts ignore it. DPL 3 only for #BP (int3) and T_SYSCALL.
  *
  * 4. #DF, NMI and #MC run on their own IST stacks: they must work when the
  *    kernel stack itself is the problem.

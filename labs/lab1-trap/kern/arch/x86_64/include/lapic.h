@@ -31,6 +31,8 @@ void lapic_eoi(void);
 uint64_t lapic_ticks(void);
 /* Timer counts (after the divider) per second, as calibrated. */
 uint64_t lapic_timer_hz(void);
+/* TSC ticks per second, measured against the PIT with the timer. */
+uint64_t lapic_tsc_hz(void);
 /* The timer's current count register. */
 uint32_t lapic_timer_current(void);
 

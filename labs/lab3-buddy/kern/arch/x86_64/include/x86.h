@@ -113,6 +113,15 @@ static inline void hlt(void)
 	__asm__ volatile("hlt" : : : "memory");
 }
 
+/* The time-stamp counter; under -icount it counts virtual time. */
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
 static inline uint64_t read_rbp(void)
 {
 	uint64_t v;
