@@ -63,7 +63,7 @@ step "student release: nothing of solutions/" release_check
 # `make mutants` grades them all. Every patch's format, regions and apply
 # are checked either way.
 step "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
-	--sample "${MUTANT_SAMPLE:-3}" -q -j "$J"
+	--sample "${MUTANT_SAMPLE:-2}" -q -j "$J"
 step "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
 	--solutions solutions -j "$J"
 
