@@ -422,7 +422,7 @@ class HandinAndVmrun(Base):
         seen: list[str] = []
         self.gdbport_during_run: str | None = None
 
-        def fake_run(argv_q: list[str]) -> int:
+        def fake_run(argv_q: list[str], qmp: object = None) -> int:
             seen.extend(argv_q)
             note = self.tmp / ".gdbport"
             if note.exists():
@@ -466,8 +466,9 @@ class HandinAndVmrun(Base):
         # Bug: make reported the kernel's "finished" status 33 as an error.
         for status, code, words in ((33, 0, "finished"), (35, 1, "panicked"),
                                     (0, 0, "triple-faulted")):
-            with mock.patch.object(qemu.subprocess, "run",
-                                   lambda *a, **k: mock.Mock(returncode=status)):
+            with mock.patch.object(qemu.subprocess, "Popen",
+                                   lambda *a, **k: mock.Mock(
+                                       wait=lambda s=status: s)):
                 err = io.StringIO()
                 with contextlib.redirect_stderr(err):
                     got = qemu.run_interactive(["qemu"])
