@@ -45,6 +45,7 @@ step() { # step "description" command...
 step "host unit tests: solutions/" make -s -C solutions test
 step "grader unit tests" "$PYTHON" -m unittest discover -s grader/tests -t grader
 step "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
+step "handouts' grading tables match labs.json" "$PYTHON" grader/handouts --check
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
 # A release of every lab, as an instructor makes it for a course (a git
