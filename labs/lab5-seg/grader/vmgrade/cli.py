@@ -155,31 +155,23 @@ def _grade(argv: list[str], script: Path) -> int:
         return _dispatch(args, script)
     except Exception as e:
         if args.gradescope is not None:
-            _gradescope_error(args.gradescope, e)
+            _error_result(args.gradescope, e, report.gradescope_error,
+                          "submission")
         if args.classroom is not None:
-            _classroom_error(args.classroom, e)
+            _error_result(args.classroom, e, report.classroom_error, "tree")
         raise
 
 
-def _classroom_error(path: Path, e: Exception) -> None:
-    """The same for GitHub Classroom (best effort)."""
+def _error_result(path: Path, e: Exception, make: Callable[[str], object],
+                  what: str) -> None:
+    """Tell the student on Gradescope or GitHub Classroom why nothing was
+    graded (best effort: the original error is what gets reported either
+    way); make builds the result from the message."""
     why = one_line(e) if isinstance(e, (GraderError, SpecError)) else \
         internal_error(e)
     try:
-        report.write_json(path, report.classroom_error(
-            f"This tree could not be graded: {why}"))
-    except GraderError:
-        pass
-
-
-def _gradescope_error(path: Path, e: Exception) -> None:
-    """Tell the student on Gradescope why nothing was graded (best effort:
-    the original error is what gets reported either way)."""
-    why = one_line(e) if isinstance(e, (GraderError, SpecError)) else \
-        internal_error(e)
-    try:
-        report.write_json(path, report.gradescope_error(
-            f"This submission could not be graded: {why}"))
+        report.write_json(path, make(f"This {what} could not be graded: "
+                                     f"{why}"))
     except GraderError:
         pass
 
