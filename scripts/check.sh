@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# check.sh — everything `make check` proves, one step at a time.
+# check.sh — everything `make check` proves, step by step.
 #
 # Each step prints one line with its verdict and time; the last line counts
 # them ("check: N passed, M failed") and the exit status is non-zero if any
 # step failed. A failing step prints its own output; passing steps stay
-# quiet unless V=1.
+# quiet unless V=1. Steps that leave a core idle run side by side (a group's
+# lines appear when its last step ends); V=1 runs them one at a time.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -12,42 +13,84 @@ PYTHON=${PYTHON:-python3}
 J=${J:-2}
 passed=0
 failed=0
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 
 secs() { # secs T0_NS T1_NS -> seconds with one decimal
 	local d=$((($2 - $1) / 100000000))
 	echo "$((d / 10)).$((d % 10))"
 }
 
-step() { # step "description" command...
-	local what=$1 t0 t1
+# run_step I command... — run one step into $logs/I.{out,rc,s}. With V=1
+# its output also goes to the terminal as it comes.
+run_step() {
+	local i=$1 t0 t1 rc
 	shift
 	t0=$(date +%s%N)
 	if [ "${V:-0}" = 1 ]; then
-		"$@" 2>&1 | tee "$log"
-		status=${PIPESTATUS[0]}
+		"$@" 2>&1 | tee "$logs/$i.out"
+		rc=${PIPESTATUS[0]}
 	else
-		"$@" >"$log" 2>&1
-		status=$?
+		"$@" >"$logs/$i.out" 2>&1
+		rc=$?
 	fi
 	t1=$(date +%s%N)
-	if [ "$status" -eq 0 ]; then
+	echo "$rc" >"$logs/$i.rc"
+	secs "$t0" "$t1" >"$logs/$i.s"
+}
+
+# report I "description" — the step's one line, and its output if it failed.
+report() {
+	local i=$1 what=$2
+	if [ "$(cat "$logs/$i.rc")" -eq 0 ]; then
 		passed=$((passed + 1))
-		printf 'check: ok    %-46s %6ss\n' "$what" "$(secs "$t0" "$t1")"
+		printf 'check: ok    %-46s %6ss\n' "$what" "$(cat "$logs/$i.s")"
 	else
 		failed=$((failed + 1))
-		printf 'check: FAIL  %-46s %6ss\n' "$what" "$(secs "$t0" "$t1")"
-		[ "${V:-0}" = 1 ] || sed 's/^/    /' "$log" | tail -n 60
+		printf 'check: FAIL  %-46s %6ss\n' "$what" "$(cat "$logs/$i.s")"
+		[ "${V:-0}" = 1 ] || sed 's/^/    /' "$logs/$i.out" | tail -n 60
 	fi
 }
 
-step "host unit tests: solutions/" make -s -C solutions test
-step "grader unit tests" "$PYTHON" -m unittest discover -s grader/tests -t grader
-step "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
-step "handouts' grading tables match labs.json" "$PYTHON" grader/handouts --check
-step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
-	--solutions solutions --labs labs -j "$J"
+n=0
+step() { # step "description" command... — one step, alone on the machine
+	n=$((n + 1))
+	run_step "$n" "${@:2}"
+	report "$n" "$1"
+}
+
+# together "description" command... ; ... ; done_together — steps that use
+# one core each (or wait on one another's QEMU) run side by side. Each
+# still gets its own line and time, printed in order when all have ended.
+group=()
+together() {
+	n=$((n + 1))
+	run_step "$n" "${@:2}" &
+	group+=("$n" "$1")
+}
+done_together() {
+	wait
+	while [ "${#group[@]}" -gt 0 ]; do
+		report "${group[0]}" "${group[1]}"
+		group=("${group[@]:2}")
+	done
+}
+
+# The grader's unit tests in two halves: the end-to-end ones that build and
+# boot a kernel (each mostly one core) apart from the rest.
+grader_tests() { # grader_tests boots|rest
+	local mods=() f m
+	for f in grader/tests/test_*.py; do
+		m=tests.$(basename "$f" .py)
+		case $m in
+		tests.test_resume_order | tests.test_objcheck | tests.test_gdbcheck)
+			[ "$1" = boots ] && mods+=("$m") ;;
+		*) [ "$1" = rest ] && mods+=("$m") ;;
+		esac
+	done
+	(cd grader && "$PYTHON" -m unittest "${mods[@]}")
+}
+
 # A release of every lab, as an instructor makes it for a course (a git
 # repository): it must hold nothing of solutions/, no hidden test's name,
 # no marker and no dead link (grader/vmgrade/release.py, verify()).
@@ -59,14 +102,31 @@ release_check() {
 	rm -rf "$d"
 	return $rc
 }
-step "student release: nothing of solutions/" release_check
+
+if [ "${V:-0}" = 1 ]; then
+	# Output as it comes: one step at a time.
+	together() { step "$@"; }
+	done_together() { :; }
+fi
+
+together "host unit tests: solutions/" make -s -C solutions test
+together "grader unit tests (end to end)" grader_tests boots
+together "grader unit tests (the rest)" grader_tests rest
+together "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
+together "handouts' grading tables match labs.json" "$PYTHON" grader/handouts --check
+together "student release: nothing of solutions/" release_check
+done_together
+step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
+	--solutions solutions --labs labs -j "$J"
 # A fixed sample of the mutants (the same every run) and every alternative;
 # `make mutants` grades them all. Every patch's format, regions and apply
-# are checked either way.
-step "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
+# are checked either way. The gdb walkthroughs (one gdb and one QEMU each)
+# run beside it.
+together "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
 	--sample "${MUTANT_SAMPLE:-2}" -q -j "$J"
-step "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
-	--solutions solutions -j "$J"
+together "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
+	--solutions solutions -j 1
+done_together
 
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

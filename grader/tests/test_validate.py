@@ -104,6 +104,7 @@ class Plan(unittest.TestCase):
         # Bug: a lab with no tests of its own skipped entirely, so nothing
         # proved that its reference and tree still pass the earlier labs.
         sol = fake_solutions(self.tmp / "solutions")
+        (sol / "level.h").write_text("#if LAB >= 2\n#endif\n")
         spec = load(sol / "labs.json")
         spec.tests = [t for t in spec.tests if t.lab != 2]
         items = validate.plan(spec, sol, self.tmp / "labs")
@@ -123,6 +124,38 @@ class Plan(unittest.TestCase):
         self.assertIsNone(checks[2].target)
         self.assertIn("run make labs", checks[2].error)
 
+    def test_a_level_that_adds_no_code_is_not_booted_again(self) -> None:
+        # Bug: with no condition telling LAB=2 from LAB=1, booting lab 2's
+        # reference only spends time; but one `LAB >= 2` anywhere (or a
+        # Makefile choosing files by LAB) must bring the check back.
+        sol = fake_solutions(self.tmp / "solutions")
+        (sol / "Makefile").write_text("LAB ?= 2\nkernel:\n\tcc -DLAB=$(LAB)\n")
+        spec = load(sol / "labs.json")
+        items = validate.plan(spec, sol, self.tmp / "labs")
+        self.assertIn("lab 2: reference not booted — no LAB/SOL condition "
+                      "in solutions/ tells LAB=2 SOL=2 from LAB=1 SOL=1, so "
+                      "lab 1's reference proves it", items)
+        whats = [i.what for i in items if isinstance(i, validate.Check)]
+        self.assertIn("reference LAB=1 SOL=1", whats)
+        self.assertNotIn("reference LAB=2 SOL=2", whats)
+        (sol / "mk").mkdir()
+        (sol / "mk" / "x.mk").write_text("SRCS-$(LAB) += a.c\n")
+        self.assertEqual(validate.horizon(sol), validate.NO_HORIZON)
+        (sol / "mk" / "x.mk").write_text("CFLAGS += -DLAB=$(LAB)\n")
+        self.assertEqual(validate.horizon(sol), 0)
+
+    def test_horizon_reads_each_comparison(self) -> None:
+        sol = self.tmp / "s"
+        sol.mkdir()
+        for text, want in (("#if LAB >= 4\n", 4), ("#if SOL > 2\n", 3),
+                           ("  #  elif LAB == 5 && SOL < 3\n", 6),
+                           ("\tif (LAB >= 3) x();\n", 3),
+                           ("#ifdef LAB\n", validate.NO_HORIZON),
+                           ("#if LAB + 1 > 2\n", validate.NO_HORIZON),
+                           ("#if FOO\n", 0)):
+            (sol / "a.c").write_text(text)
+            self.assertEqual(validate.horizon(sol), want, text)
+
     @needs_make
     def test_main_prints_one_line_per_check_and_fails(self) -> None:
         # The fake kernel fails and crashes tests at every level, so the
@@ -137,8 +170,9 @@ class Plan(unittest.TestCase):
                                     str(self.tmp / "labs"), "-j", "2"])
         lines = out.getvalue().splitlines()
         self.assertEqual(status, 1)
-        # lab 1: reference, stub, tree; lab 2: reference, no-stub note,
-        # tree; then one host-test line per lab (no trees: both fail).
+        # lab 1: reference, stub, tree; lab 2: reference (not booted: the
+        # fake adds no code at lab 2), no-stub note, tree; then one
+        # host-test line per lab (no trees: both fail).
         self.assertEqual(len(lines), 8)
         self.assertTrue(lines[6].startswith("lab 1: host tests in labs/"))
         self.assertIn("FAILED", lines[6])

@@ -12,9 +12,15 @@ For each lab N of solutions/labs.json:
                  every other one.
 A lab with no graded tests of its own yet skips check 2 (its stub build
 would be the reference) and says so; checks 1, 3 and 4 still prove that
-the earlier labs pass at its level. A missing or unexpected test, or a
-build failure, fails the check. One line per check; the exit status is 1
-if any check failed.
+the earlier labs pass at its level. A lab whose level no LAB/SOL condition
+in solutions/ can tell from the level below (LAB=N SOL=N compiles the same
+code as LAB=N-1 SOL=N-1: see horizon()) skips check 1 too, and says so:
+lab N-1's reference already booted that code. A missing or unexpected
+test, or a build failure, fails the check. One line per check; the exit
+status is 1 if any check failed.
+
+Every build, boot and host-test run shares the -j slots, so the host tests
+of one tree compile while another tree's kernel boots.
 """
 
 from __future__ import annotations
@@ -26,11 +32,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import GraderError, report
+from . import GraderError, labgen, report
 from . import spec as specmod
 from . import tree as treemod
 from .cli import ArgParser, guarded
-from .job import Grade, Options, grade_many
+from .job import Grade, Options, Slots, grade, parallel
 from .spec import Spec
 from .tree import Located, Target
 
@@ -49,11 +55,20 @@ class Check:
 def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
     """The checks in order; a string is a lab with nothing to prove."""
     loc = Located(solutions, spec, None)
+    same_from = horizon(solutions)
     out: list[Check | str] = []
     for n in sorted(spec.labs):
         own = frozenset(t.name for t in spec.tests if t.lab == n)
-        out.append(Check(n, f"reference LAB={n} SOL={n}",
-                         treemod.solutions_target(loc, n, n, True), frozenset()))
+        booted = max(same_from, min(spec.labs))
+        if n - 1 in spec.labs and n - 1 >= same_from:
+            out.append(f"lab {n}: reference not booted — no LAB/SOL "
+                       f"condition in solutions/ tells LAB={n} SOL={n} from "
+                       f"LAB={booted} SOL={booted}, so lab {booted}'s "
+                       "reference proves it")
+        else:
+            out.append(Check(n, f"reference LAB={n} SOL={n}",
+                             treemod.solutions_target(loc, n, n, True),
+                             frozenset()))
         if own:
             out.append(Check(n, f"stub LAB={n} SOL={n - 1}",
                              treemod.solutions_target(loc, n, n - 1, True),
@@ -65,15 +80,67 @@ def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
     return out
 
 
+# A comparison in a LAB/SOL condition: `LAB >= 4`, `SOL > 2`.
+COMPARISON = re.compile(rb"\b(?:LAB|SOL)[ \t]*(>=|>|<=|<|==|!=)[ \t]*([0-9]+)")
+NO_HORIZON = 1 << 30
+
+
+def horizon(solutions: Path) -> int:
+    """The lowest level H from which every LAB/SOL condition in solutions/
+    is decided the same way: LAB=N SOL=N and LAB=N-1 SOL=N-1 compile the
+    same code whenever N-1 >= H (only the LAB the boot banner prints
+    differs). `LAB >= K` and `LAB < K` settle at K; `>`, `<=`, `==` and
+    `!=` at K+1. A condition this cannot read, or a Makefile that uses
+    LAB or SOL other than to pass them on, gives no horizon."""
+    h = 0
+    for path in sorted(solutions.rglob("*")):
+        if not path.is_file() or "build" in path.relative_to(
+                solutions).parts:
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return NO_HORIZON
+        if b"\0" in data:
+            continue
+        if path.name == "Makefile" or path.suffix == ".mk":
+            if MAKE_LEVEL_USE.search(MAKE_PASSES_ON.sub(b"", data)):
+                return NO_HORIZON
+            continue
+        for line in data.splitlines():
+            if not (labgen.MARKER.search(line) or
+                    labgen.MARKER_TOKEN.search(line)):
+                continue
+            found = COMPARISON.findall(line)
+            rest = COMPARISON.sub(b"", line)
+            if not found or re.search(rb"\b(?:LAB|SOL)\b", rest):
+                return NO_HORIZON
+            for op, k in found:
+                h = max(h, int(k) + (op not in (b">=", b"<")))
+    return h
+
+
+# How a Makefile may use LAB and SOL without changing what the kernel is:
+# its defaults, passing them to the compiler, the grader or a sub-make.
+MAKE_PASSES_ON = re.compile(
+    rb"^(?:LAB|SOL)[ \t]*\?=[^\n]*$|-D(?:LAB|SOL)=\$\((?:LAB|SOL)\)|"
+    rb"--(?:lab|sol) \$\((?:LAB|SOL)\)|\b(?:LAB|SOL)=\$\((?:LAB|SOL)\)|"
+    rb"^#[^\n]*$", re.M)
+MAKE_LEVEL_USE = re.compile(rb"\$[({](?:LAB|SOL)[)}]")
+
+
 HOST_RESULT = re.compile(r"^\s*(PASS|FAIL)\s+(test_[a-z0-9_]+)", re.M)
 
 
-def host_check(spec: Spec, n: int, labs_dir: Path) -> tuple[bool, str]:
-    """Check 4: the lab tree's host tests fail exactly lab n's programs."""
+def host_check(spec: Spec, n: int, labs_dir: Path,
+               slots: Slots | None = None) -> tuple[bool, str]:
+    """Check 4: the lab tree's host tests fail exactly lab n's programs.
+    The make runs in one of the slots (one job: a slot is one core)."""
     lab = spec.lab(n)
     tree = labs_dir / lab.dirname
     name = f"lab {n}: host tests in {labs_dir.name}/{tree.name}"
-    with tempfile.TemporaryDirectory(prefix="vmgrade-host-") as out:
+    with tempfile.TemporaryDirectory(prefix="vmgrade-host-") as out, \
+            slots or Slots(1):
         proc = subprocess.run(["make", "-s", "-C", str(tree), "test",
                                f"O={out}"], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, errors="replace")
@@ -202,8 +269,14 @@ def _main(argv: list[str] | None) -> int:
     items = plan(spec, args.solutions.resolve(), args.labs)
     checks = [c for c in items if isinstance(c, Check)]
     targets = [c.target for c in checks if c.target is not None]
-    grades = dict(zip(map(id, targets), grade_many(
-        targets, Options(seed=args.seed, jobs=args.jobs))))
+    opts = Options(seed=args.seed, jobs=args.jobs)
+    slots = Slots(args.jobs)
+    # Kernels and host tests together, all in the slots.
+    work: list[object] = [*targets, *sorted(spec.labs)]
+    done = parallel(lambda w: grade(w, opts, slots) if not isinstance(w, int)
+                    else host_check(spec, w, args.labs, slots), work)
+    grades = dict(zip(map(id, targets), done[:len(targets)]))
+    hosts = done[len(targets):]
     ok = True
     for item in items:
         if isinstance(item, str):
@@ -213,8 +286,7 @@ def _main(argv: list[str] | None) -> int:
         good, line = judge(item, g)
         ok = ok and good
         print(line, flush=True)
-    for n in sorted(spec.labs):
-        good, line = host_check(spec, n, args.labs)
+    for good, line in hosts:
         ok = ok and good
         print(line, flush=True)
     return 0 if ok else 1
