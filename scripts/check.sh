@@ -118,12 +118,13 @@ together "student release: nothing of solutions/" release_check
 done_together
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
-# A fixed sample of the mutants (the same every run) and every alternative;
-# `make mutants` grades them all. Every patch's format, regions and apply
-# are checked either way. The gdb walkthroughs (one gdb and one QEMU each)
+# A fixed sample of the mutants (the same every run), each booting only its
+# Caught-by tests, and every alternative on every test; `make mutants`
+# grades them all. Every patch's format, regions and apply are checked
+# either way. The gdb walkthroughs (one gdb and one QEMU each)
 # run beside it.
 together "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
-	--sample "${MUTANT_SAMPLE:-2}" -q -j "$J"
+	--sample "${MUTANT_SAMPLE:-2}" --caught-by-only -q -j "$J"
 together "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
 	--solutions solutions -j 1
 done_together

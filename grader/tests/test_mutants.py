@@ -149,6 +149,16 @@ class Sample(unittest.TestCase):
         self.assertIn("lab1/alt-x", one)
         self.assertIn("lab2/alt-x", one)
 
+    def test_caught_by_only_narrows_mutants_never_alternatives(self) -> None:
+        # Bug caught: make check's quick mode grading an alternative on a
+        # few tests, so an over-specified test it should expose hides.
+        mut = mutants.Patch(Path("m"), 3, "lab3/m", "mutant",
+                            {"Caught-by": "buddy.a, buddy.b"}, "", [])
+        alt = self.fake(3, "alt-x")
+        self.assertEqual(mutants.boot_only(mut, True), ("buddy.a", "buddy.b"))
+        self.assertEqual(mutants.boot_only(mut, False), ())
+        self.assertEqual(mutants.boot_only(alt, True), ())
+
 
 class Suite(unittest.TestCase):
     """The real suite in mutants/: every patch well formed, applying, and

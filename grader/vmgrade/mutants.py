@@ -26,7 +26,10 @@ scores full marks.
 
 Builds are reused: each worker keeps one scratch tree and one build
 directory per lab, puts back the pristine files after each patch, and lets
-make rebuild only what changed.
+make rebuild only what changed. With --caught-by-only (make check's
+sample) a mutant boots only its Caught-by tests: a kill means the same,
+and a boot for every other test is saved; alternatives still run every
+test.
 """
 
 from __future__ import annotations
@@ -269,6 +272,15 @@ def sample(patches: list[Patch], k: int, seed: int) -> list[Patch]:
 
 # -- grading --------------------------------------------------------------
 
+def boot_only(p: Patch, caught_by_only: bool) -> tuple[str, ...]:
+    """The --only globs a patch is graded with: with caught_by_only, a
+    mutant's Caught-by tests; everything (no globs) for an alternative,
+    which must score full marks on every test."""
+    if caught_by_only and p.kind == "mutant":
+        return tuple(p.caught_by)
+    return ()
+
+
 class Worker:
     """One scratch copy of solutions/ with a build directory per lab."""
 
@@ -277,6 +289,7 @@ class Worker:
         self.spec = spec
         self.root = base / f"w{k}"
         self.any_test = False
+        self.caught_by_only = False
         self.tree = self.root / "solutions"
         shutil.copytree(solutions, self.tree, ignore=shutil.ignore_patterns(
             "build", ".gdbport"))
@@ -301,7 +314,8 @@ class Worker:
         why = apply(p, self.tree)
         if why:
             return Verdict(p, "error", detail=why)
-        target = Target(self.tree, self.spec, p.lab, p.lab, True)
+        only = boot_only(p, self.caught_by_only and not self.any_test)
+        target = Target(self.tree, self.spec, p.lab, p.lab, True, only)
         outdir = self.root / f"build-lab{p.lab}"
         with slots:
             built = buildmod.build(self.tree, target.make_vars(), 1,
@@ -345,7 +359,8 @@ class Worker:
 
 def grade_all(patches: list[Patch], solutions: Path, spec: Spec,
               opts: Options, host: bool, progress=None,
-              any_test: bool = False) -> list[Verdict]:
+              any_test: bool = False,
+              caught_by_only: bool = False) -> list[Verdict]:
     """Grade every checked patch on opts.jobs workers; a patch with
     problems is an error without being built."""
     todo = [p for p in patches if not p.problems]
@@ -363,6 +378,7 @@ def grade_all(patches: list[Patch], solutions: Path, spec: Spec,
                    for k in range(max(1, min(opts.jobs, len(todo))))]
         for w in workers:
             w.any_test = any_test
+            w.caught_by_only = caught_by_only
 
         def work(w: Worker) -> None:
             while True:
@@ -433,6 +449,9 @@ def _parser() -> ArgParser:
     p.add_argument("--any-test", action="store_true",
                    help="a mutant counts as killed by any failing test, "
                    "its Caught-by tests or not (to measure older tests)")
+    p.add_argument("--caught-by-only", action="store_true",
+                   help="boot a mutant's Caught-by tests alone (a kill is "
+                   "the same; the other failures go unlisted)")
     p.add_argument("--no-host", action="store_true",
                    help="skip host tests for survivors")
     p.add_argument("--list", action="store_true",
@@ -497,7 +516,8 @@ def _main(argv: list[str] | None, repo: Path | None) -> int:
 
     verdicts = grade_all(chosen, solutions, spec,
                          Options(seed=args.seed, jobs=args.jobs),
-                         not args.no_host, progress, args.any_test)
+                         not args.no_host, progress, args.any_test,
+                         args.caught_by_only)
     verdicts += [Verdict(p, "error", detail="; ".join(p.problems))
                  for p in broken]
     for v in verdicts[len(chosen):]:
