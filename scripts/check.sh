@@ -115,6 +115,9 @@ together "grader unit tests (the rest)" grader_tests rest
 together "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
 together "handouts: grading tables, function lists" "$PYTHON" grader/handouts --check
 together "student release: nothing of solutions/" release_check
+# Every command and output the handouts and walkthroughs quote, run in the
+# lab trees doctest-style (grader/vmgrade/quotes.py).
+together "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j 1
 done_together
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"

@@ -102,6 +102,19 @@ class Judging(unittest.TestCase):
         self.assertIn("a command failed: lab.gdb:9: Error in sourced",
                       gdbcheck._judge(pats("ok"), out))
 
+    def test_only_a_last_continue_may_end_the_session(self) -> None:
+        # A walkthrough ends as a student's does: the last `continue` lets
+        # the kernel power off. Bug: that pass extended to any failing
+        # command followed by the connection closing, or to line 9 when
+        # the script goes on.
+        out = "ok\nlab.gdb:9: Error in sourced command file:\n" \
+              "Remote connection closed\n"
+        self.assertEqual(gdbcheck._judge(pats("ok"), out, 9), "")
+        self.assertIn("a command failed", gdbcheck._judge(pats("ok"), out, 12))
+        other = "ok\nlab.gdb:9: Error in sourced command file:\nNo symbol\n"
+        self.assertIn("a command failed",
+                      gdbcheck._judge(pats("ok"), other, 9))
+
     def test_a_helper_traceback_fails(self) -> None:
         out = "Python Exception <class 'KeyError'>: 'x'\nok\n"
         self.assertIn("Python Exception", gdbcheck._judge(pats("ok"), out))
@@ -168,22 +181,31 @@ class TheRepo(unittest.TestCase):
     def test_each_walkthrough_has_patterns_and_a_handout(self) -> None:
         # Bug: a walkthrough added without its expectation file or handout.
         walks = gdbcheck.discover(SOLUTIONS)
-        self.assertEqual([w.lab for w in walks], [1, 2, 3, 4])
+        self.assertEqual(sorted({w.lab for w in walks}), [1, 2, 3, 4])
         for w in walks:
             self.assertTrue(gdbcheck.read_patterns(w.expect), w.name)
-            self.assertTrue((REPO / "handouts" / f"{w.name}-gdb.md")
-                            .is_file(), w.name)
+            md = f"{w.name.removesuffix('-handout')}.md" \
+                if w.name.endswith("-handout") else f"{w.name}-gdb.md"
+            self.assertTrue((REPO / "handouts" / md).is_file(), w.name)
 
     def test_the_handout_shows_every_command_of_its_twin(self) -> None:
-        # Bug: the handout and its machine-checked twin drift apart.
+        # Bug: the handout and its machine-checked twin drift apart. A
+        # -handout twin belongs to handouts/labN-NAME.md; a line after a
+        # "# Not in the handout" comment is setup the handout need not show.
         for w in gdbcheck.discover(SOLUTIONS):
-            handout = (REPO / "handouts" / f"{w.name}-gdb.md").read_text()
+            name = w.name.removesuffix("-handout")
+            md = f"{name}.md" if name != w.name else f"{name}-gdb.md"
+            handout = (REPO / "handouts" / md).read_text()
+            setup = False
             for line in w.script.read_text().splitlines():
                 cmd = line.strip()
-                if cmd and not cmd.startswith("#"):
-                    typed = r"^(?:\(gdb\) | ?>)" + re.escape(cmd) + r"\s*$"
+                if cmd.startswith("#"):
+                    setup = cmd.startswith("# Not in the handout")
+                elif cmd and not setup:
+                    typed = r"^(?:\(gdb\) | ?>)" + re.escape(cmd) + \
+                        r"\s*(?:#.*)?$"
                     self.assertTrue(re.search(typed, handout, re.M),
-                                    f"{w.name}-gdb.md does not show: {cmd}")
+                                    f"{md} does not show: {cmd}")
 
     def test_gdb_runs_as_make_gdb_runs_it(self) -> None:
         # Bug: gdbcheck checks a gdb set up differently from the one
@@ -230,7 +252,7 @@ class UserErrors(unittest.TestCase):
 
     def test_a_kernel_needs_exactly_one_lab(self) -> None:
         status, _, err = run_main("--kernel", "/nonexistent.elf")
-        self.one_line(status, err, "--kernel runs one walkthrough")
+        self.one_line(status, err, "--kernel runs the walkthroughs of one lab")
 
     def test_a_lab_without_a_walkthrough(self) -> None:
         status, _, err = run_main("--lab", "9")
@@ -280,6 +302,8 @@ class EndToEnd(unittest.TestCase):
         status, out = self.check(SOLUTIONS)
         self.assertEqual(status, 0, out)
         self.assertRegex(out, r"^gdbcheck: ok    lab1-trap +"
+                         r"trap\.pf_not_present +gdb\+qemu \d+\.\ds\n"
+                         r"gdbcheck: ok    lab1-trap-handout +"
                          r"trap\.pf_not_present +gdb\+qemu \d+\.\ds\n$")
         self.assertLess(time.monotonic() - t0, 120)   # hung, not slow
         self.assertEqual(running_with(self.kernel), [])

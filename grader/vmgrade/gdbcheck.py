@@ -1,7 +1,8 @@
 """gdbcheck — run the handouts' gdb walkthroughs against real kernels.
 
 Each gdb walkthrough (handouts/labN-NAME-gdb.md) has a machine-checked twin
-in solutions/tools/gdb/walkthroughs/:
+in solutions/tools/gdb/walkthroughs/, and so has the set of gdb sessions a
+handout quotes (labN-NAME-handout.gdb, for handouts/labN-NAME.md):
 
   labN-NAME.gdb      the commands a student types after `make gdb`, in order;
                      a line "# ktest: GLOB" says what `make qemu-gdb KTEST=`
@@ -57,7 +58,9 @@ from .spec import Spec
 GDB = "gdb"
 WALKTHROUGHS = Path("tools/gdb/walkthroughs")
 HELPERS = Path("tools/gdb/vmlab.py")
-WALK_NAME = re.compile(r"^lab([0-9]+)-[a-z][a-z0-9]*$")
+# labN-NAME: the walkthrough (handouts/labN-NAME-gdb.md); labN-NAME-handout:
+# the gdb sessions quoted in the handout itself (handouts/labN-NAME.md).
+WALK_NAME = re.compile(r"^lab([0-9]+)-[a-z][a-z0-9]*(?:-handout)?$")
 KTEST_LINE = re.compile(r"^#[ \t]*ktest:[ \t]*(\S+)[ \t]*$", re.M)
 # What gdb prints when a batch script stops at a failed command, and when
 # a Python helper raised instead of reporting a one-line error.
@@ -154,12 +157,32 @@ def first_missing(patterns: list[Pattern],
     return None
 
 
-def broken_line(text: str) -> str | None:
-    """The line saying a command failed or a helper raised, if any."""
-    for line in text.splitlines():
+def broken_line(text: str, last: int = 0) -> str | None:
+    """The line saying a command failed or a helper raised, if any. A
+    walkthrough may end as a student's session does, with a `continue`
+    that lets the kernel power off: when the failed command is the
+    script's last line (last) and gdb says only that the remote end
+    closed, that is its end, not a failure."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
         if any(mark in line for mark in BROKEN):
+            end = re.search(r":([0-9]+): Error in sourced command file:",
+                            line)
+            rest = [ln.strip() for ln in lines[i + 1:] if ln.strip()]
+            if end and int(end.group(1)) == last and \
+                    rest == ["Remote connection closed"]:
+                continue
             return line.strip()
     return None
+
+
+def _last_command(script: Path) -> int:
+    """The line number of a script's last command (not a comment)."""
+    last = 0
+    for i, ln in enumerate(script.read_text().splitlines(), 1):
+        if ln.strip() and not ln.lstrip().startswith("#"):
+            last = i
+    return last
 
 
 # ----------------------------------------------------------- the tools
@@ -207,13 +230,14 @@ def run_walkthrough(setup: Setup, walk: Walkthrough, patterns: list[Pattern],
         shutil.rmtree(tmp, ignore_errors=True)
     result.run_s = time.monotonic() - t0
     if not problem:
-        result.problem = _judge(patterns, result.output)
+        result.problem = _judge(patterns, result.output,
+                                _last_command(walk.script))
     result.ok = not result.problem
     return result
 
 
-def _judge(patterns: list[Pattern], output: str) -> str:
-    broken = broken_line(output)
+def _judge(patterns: list[Pattern], output: str, last: int = 0) -> str:
+    broken = broken_line(output, last)
     if broken is not None:
         return f"a command failed: {broken}"
     miss = first_missing(patterns, output)
@@ -417,7 +441,8 @@ def _solutions(arg: Path | None) -> Path:
 def _check_names(spec: Spec, walks: list[Walkthrough]) -> None:
     """A walkthrough is named after its lab: labN-NAME, as the handout."""
     for w in walks:
-        if w.lab in spec.labs and w.name != spec.lab(w.lab).dirname:
+        if w.lab in spec.labs and w.name.removesuffix("-handout") != \
+                spec.lab(w.lab).dirname:
             raise GraderError(f"{w.script}: lab {w.lab} is "
                               f"{spec.lab(w.lab).dirname}: name the "
                               "walkthrough after it")
@@ -444,9 +469,9 @@ def _select(spec: Spec, walks: list[Walkthrough],
     if not chosen:
         raise GraderError("no walkthrough to run")
     if args.kernel is not None:
-        if len(chosen) != 1:
-            raise GraderError("--kernel runs one walkthrough: name its lab "
-                              "with --lab N")
+        if len({w.lab for w in chosen}) != 1:
+            raise GraderError("--kernel runs the walkthroughs of one lab: "
+                              "name it with --lab N")
         if not args.kernel.is_file():
             raise GraderError(f"{args.kernel}: no such kernel")
     return chosen

@@ -26,3 +26,9 @@ finish
 p/a $rp->r_rip
 bt 3
 p/x *cpus[0].cpu_onfault
+# 5. Where setjmp returns the second time (handout section 4, the end).
+tbreak *cpus[0].cpu_onfault->ot_jmpbuf.rip
+continue
+p $rax
+delete
+continue
