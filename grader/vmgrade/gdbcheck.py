@@ -14,7 +14,8 @@ handout quotes (labN-NAME-handout.gdb, for handouts/labN-NAME.md):
 
 For each walkthrough whose lab is in labs.json, gdbcheck
   1. builds solutions/ at LAB=N SOL=N into a private directory (the kernel a
-     student has once lab N is done), or takes --kernel;
+     student has once lab N is done), once for both of the lab's twins, or
+     takes --kernel;
   2. boots it exactly as `make qemu-gdb` does: qemu.interactive_argv with the
      lab's machine, halted, the gdb stub on a free 127.0.0.1 port; serial to
      a file, stdin /dev/null, in a private temp dir, no shell;
@@ -324,27 +325,44 @@ def _text(path: Path) -> str:
 def check_one(setup: Setup, spec: Spec, solutions: Path, walk: Walkthrough,
               kernel: Path | None) -> Result:
     """Build (unless given a kernel), then run one walkthrough."""
-    try:
-        patterns = read_patterns(walk.expect)
-    except GraderError as e:
-        return Result(walk, False, str(e))
-    lab = spec.lab(walk.lab)
+    return check_lab(setup, spec, solutions, [walk], kernel)[0]
+
+
+def check_lab(setup: Setup, spec: Spec, solutions: Path,
+              walks: list[Walkthrough], kernel: Path | None) -> list[Result]:
+    """Build lab's kernel once (unless given one), then run each of its
+    walkthroughs (the walkthrough and the handout's twin) on it."""
+    n = walks[0].lab
+    assert all(w.lab == n for w in walks)
+    lab = spec.lab(n)
     machine = qemu.Machine(spec.qemu, lab.mem, lab.smp)
+    ready: list[tuple[Walkthrough, list[Pattern]]] = []
+    out: dict[str, Result] = {}
+    for walk in walks:
+        try:
+            ready.append((walk, read_patterns(walk.expect)))
+        except GraderError as e:
+            out[walk.name] = Result(walk, False, str(e))
     if kernel is not None:
-        return run_walkthrough(setup, walk, patterns, kernel, machine)
-    made = build.build(solutions, {"LAB": str(walk.lab),
-                                   "SOL": str(walk.lab)})
+        for walk, patterns in ready:
+            out[walk.name] = run_walkthrough(setup, walk, patterns, kernel,
+                                             machine)
+        return [out[w.name] for w in walks]
+    made = build.build(solutions, {"LAB": str(n), "SOL": str(n)})
     try:
-        if not made.ok or made.kernel is None:
-            return Result(walk, False, f"the build failed (LAB={walk.lab} "
-                          f"SOL={walk.lab})", build_s=made.seconds,
-                          build_log="\n".join(made.tail))
-        result = run_walkthrough(setup, walk, patterns, made.kernel,
-                                 machine)
-        result.build_s = made.seconds
-        return result
+        for walk, patterns in ready:
+            if not made.ok or made.kernel is None:
+                out[walk.name] = Result(
+                    walk, False, f"the build failed (LAB={n} SOL={n})",
+                    build_s=made.seconds, build_log="\n".join(made.tail))
+                continue
+            result = run_walkthrough(setup, walk, patterns, made.kernel,
+                                     machine)
+            result.build_s = made.seconds
+            out[walk.name] = result
     finally:
         made.remove()
+    return [out[w.name] for w in walks]
 
 
 def verdict(r: Result) -> str:
@@ -417,9 +435,12 @@ def _main(argv: list[str] | None) -> int:
                   args.timeout)
     if args.kernel is None:
         build.check_tools()
+    labs = sorted({w.lab for w in walks})
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        results = list(pool.map(lambda w: check_one(
-            setup, spec, solutions, w, args.kernel), walks))
+        per_lab = list(pool.map(lambda n: check_lab(
+            setup, spec, solutions, [w for w in walks if w.lab == n],
+            args.kernel), labs))
+    results = [r for rs in per_lab for r in rs]
     for r in results:
         print(verdict(r), flush=True)
         extra = details(r, args.show)
