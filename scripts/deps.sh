@@ -21,6 +21,8 @@ libcmocka-dev:/usr/include/cmocka.h
 libjemalloc-dev:/usr/include/jemalloc/jemalloc.h
 python3:python3
 bubblewrap:bwrap
+musl-tools:musl-gcc
+cpio:cpio
 "
 
 missing=""

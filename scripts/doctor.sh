@@ -26,6 +26,8 @@ check patch patch patch --version
 check gdb gdb gdb --version
 check python3 python3 python3 --version
 check bwrap bubblewrap bwrap --version
+check musl-gcc musl-tools sh -c 'echo "musl $(dpkg-query -W -f="\${Version}" musl-tools 2>/dev/null)"'
+check cpio cpio cpio --version
 if [ -e /usr/include/cmocka.h ]; then
 	row cmocka "$(dpkg-query -W -f='${Version}' libcmocka-dev 2>/dev/null || echo present)"
 else
