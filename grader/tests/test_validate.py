@@ -144,6 +144,33 @@ class Plan(unittest.TestCase):
         (sol / "mk" / "x.mk").write_text("CFLAGS += -DLAB=$(LAB)\n")
         self.assertEqual(validate.horizon(sol), 0)
 
+    def test_a_tree_identical_to_the_last_one_is_not_booted(self) -> None:
+        # Bug: booting lab 6's tree when its sources are lab 5's, byte for
+        # byte, only spends time; but one changed byte, or a lab with tests
+        # of its own, must bring the checks back.
+        labs = self.tmp / "labs"
+        sol = fake_solutions(self.tmp / "solutions")
+        for n, name in ((1, "lab1-demo"), (2, "lab2-more")):
+            (labs / name / "kern").mkdir(parents=True)
+            (labs / name / "kern" / "a.c").write_text("int a;\n")
+            tree_spec = json.loads((sol / "labs.json").read_text())
+            tree_spec["tree_lab"] = n
+            (labs / name / "lab.json").write_text(json.dumps(tree_spec))
+            (labs / name / "lab.mk").write_text(f"LAB := {n}\n")
+        a, b = labs / "lab1-demo", labs / "lab2-more"
+        self.assertTrue(validate.same_sources(a, b))
+        spec = load(sol / "labs.json")
+        spec.tests = [t for t in spec.tests if t.lab != 2]
+        items = validate.plan(spec, sol, labs)
+        self.assertIn("lab 2: labs/lab2-more not booted — its sources are "
+                      "byte for byte those of labs/lab1-demo, whose checks "
+                      "prove them", items)
+        (b / "kern" / "a.c").write_text("int b;\n")
+        self.assertFalse(validate.same_sources(a, b))
+        (b / "kern" / "a.c").write_text("int a;\n")
+        (b / "kern" / "extra.h").write_text("")
+        self.assertFalse(validate.same_sources(a, b))
+
     def test_horizon_reads_each_comparison(self) -> None:
         sol = self.tmp / "s"
         sol.mkdir()

@@ -15,7 +15,10 @@ would be the reference) and says so; checks 1, 3 and 4 still prove that
 the earlier labs pass at its level. A lab whose level no LAB/SOL condition
 in solutions/ can tell from the level below (LAB=N SOL=N compiles the same
 code as LAB=N-1 SOL=N-1: see horizon()) skips check 1 too, and says so:
-lab N-1's reference already booted that code. A missing or unexpected
+lab N-1's reference already booted that code. Likewise a lab with no tests
+of its own whose tree holds byte for byte the sources of lab N-1's tree
+(kern/, tests/, user/, tools/, the Makefile: same_sources()) skips checks
+3 and 4: lab N-1's tree proved those files. A missing or unexpected
 test, or a build failure, fails the check. One line per check; the exit
 status is 1 if any check failed.
 
@@ -76,8 +79,40 @@ def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
         else:
             out.append(f"lab {n}: no graded tests of its own yet — "
                        "no stub to prove failing")
-        out.append(_tree_check(spec, n, labs_dir))
+        if not own and n - 1 in spec.labs and same_sources(
+                labs_dir / spec.lab(n - 1).dirname,
+                labs_dir / spec.lab(n).dirname):
+            out.append(f"lab {n}: {labs_dir.name}/{spec.lab(n).dirname} not "
+                       f"booted — its sources are byte for byte those of "
+                       f"{labs_dir.name}/{spec.lab(n - 1).dirname}, whose "
+                       "checks prove them")
+        else:
+            out.append(_tree_check(spec, n, labs_dir))
     return out
+
+
+SOURCE_PARTS = ("kern", "tests", "user", "tools", "Makefile")
+
+
+def same_sources(a: Path, b: Path) -> bool:
+    """Whether two lab trees hold the same source files with the same
+    bytes (their lab.json, lab.mk, README and answers differ anyway)."""
+    def files(root: Path) -> dict[str, bytes]:
+        out = {}
+        for part in SOURCE_PARTS:
+            top = root / part
+            paths = [top] if top.is_file() else sorted(
+                p for p in top.rglob("*") if p.is_file()) \
+                if top.is_dir() else []
+            for p in paths:
+                rel = p.relative_to(root)
+                if "build" not in rel.parts:
+                    out[str(rel)] = p.read_bytes()
+        return out
+    if not (a / "lab.json").is_file() or not (b / "lab.json").is_file():
+        return False
+    fa = files(a)
+    return bool(fa) and fa == files(b)
 
 
 # A comparison in a LAB/SOL condition: `LAB >= 4`, `SOL > 2`.
@@ -268,11 +303,15 @@ def _main(argv: list[str] | None) -> int:
         raise GraderError(f"{args.solutions}: a lab tree, not solutions/")
     items = plan(spec, args.solutions.resolve(), args.labs)
     checks = [c for c in items if isinstance(c, Check)]
+    host_labs = [n for n in sorted(spec.labs)
+                 if any(isinstance(c, Check) and c.lab == n and
+                        c.what.startswith(f"{args.labs.name}/")
+                        for c in items)]
     targets = [c.target for c in checks if c.target is not None]
     opts = Options(seed=args.seed, jobs=args.jobs)
     slots = Slots(args.jobs)
     # Kernels and host tests together, all in the slots.
-    work: list[object] = [*targets, *sorted(spec.labs)]
+    work: list[object] = [*targets, *host_labs]
     done = parallel(lambda w: grade(w, opts, slots) if not isinstance(w, int)
                     else host_check(spec, w, args.labs, slots), work)
     grades = dict(zip(map(id, targets), done[:len(targets)]))
