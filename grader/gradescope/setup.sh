@@ -9,7 +9,7 @@ set -eu
 
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-	qemu-system-x86 make gcc binutils unifdef python3 bubblewrap
+	qemu-system-x86 make gcc binutils unifdef python3 bubblewrap musl-tools cpio
 
 # Prove the image can grade: bwrap must make a sandbox here (submissions
 # are graded in one only), and the lab's own stub tree must build and boot

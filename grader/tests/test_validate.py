@@ -11,6 +11,7 @@ import json
 import shutil
 import tempfile
 import unittest
+from dataclasses import replace
 from pathlib import Path
 
 from tests.support import fake_solutions, needs_make
@@ -131,6 +132,8 @@ class Plan(unittest.TestCase):
         sol = fake_solutions(self.tmp / "solutions")
         (sol / "Makefile").write_text("LAB ?= 2\nkernel:\n\tcc -DLAB=$(LAB)\n")
         spec = load(sol / "labs.json")
+        own = [t for t in spec.tests if t.lab == 2]
+        spec.tests = [t for t in spec.tests if t.lab != 2]
         items = validate.plan(spec, sol, self.tmp / "labs")
         self.assertIn("lab 2: reference not booted — no LAB/SOL condition "
                       "in solutions/ tells LAB=2 SOL=2 from LAB=1 SOL=1, so "
@@ -138,6 +141,15 @@ class Plan(unittest.TestCase):
         whats = [i.what for i in items if isinstance(i, validate.Check)]
         self.assertIn("reference LAB=1 SOL=1", whats)
         self.assertNotIn("reference LAB=2 SOL=2", whats)
+        # Tests of lab 2's own, or a kit test that starts at lab 2, never
+        # ran on lab 1's reference: lab 2's must boot.
+        for extra in (own, [replace(spec.tests[0], name="demo.new",
+                                    since=2)]):
+            spec2 = replace(spec, tests=spec.tests + extra)
+            whats = [i.what for i in validate.plan(spec2, sol, self.tmp /
+                                                   "labs")
+                     if isinstance(i, validate.Check)]
+            self.assertIn("reference LAB=2 SOL=2", whats)
         (sol / "mk").mkdir()
         (sol / "mk" / "x.mk").write_text("SRCS-$(LAB) += a.c\n")
         self.assertEqual(validate.horizon(sol), validate.NO_HORIZON)

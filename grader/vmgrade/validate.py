@@ -15,8 +15,9 @@ would be the reference) and says so; checks 1, 3 and 4 still prove that
 the earlier labs pass at its level. A lab whose level no LAB/SOL condition
 in solutions/ can tell from the level below (LAB=N SOL=N compiles the same
 code as LAB=N-1 SOL=N-1: see horizon()) skips check 1 too, and says so:
-lab N-1's reference already booted that code. Likewise a lab with no tests
-of its own whose tree holds byte for byte the sources of lab N-1's tree
+lab N-1's reference already booted that code, provided no test starts at
+lab N ("since"). Likewise a lab with no new tests whose tree holds byte for
+byte the sources of lab N-1's tree
 (kern/, tests/, user/, tools/, the Makefile: same_sources()) skips checks
 3 and 4: lab N-1's tree proved those files. A missing or unexpected
 test, or a build failure, fails the check. One line per check; the exit
@@ -60,15 +61,19 @@ def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
     loc = Located(solutions, spec, None)
     same_from = horizon(solutions)
     out: list[Check | str] = []
+    booted = tree_booted = min(spec.labs)
     for n in sorted(spec.labs):
         own = frozenset(t.name for t in spec.tests if t.lab == n)
-        booted = max(same_from, min(spec.labs))
-        if n - 1 in spec.labs and n - 1 >= same_from:
+        # A test that starts at lab n (since) is new at this level even
+        # when the code is not: then lab n's own kernels must boot.
+        new = own or any(t.since == n for t in spec.tests)
+        if n - 1 in spec.labs and n - 1 >= same_from and not new:
             out.append(f"lab {n}: reference not booted — no LAB/SOL "
                        f"condition in solutions/ tells LAB={n} SOL={n} from "
                        f"LAB={booted} SOL={booted}, so lab {booted}'s "
                        "reference proves it")
         else:
+            booted = n
             out.append(Check(n, f"reference LAB={n} SOL={n}",
                              treemod.solutions_target(loc, n, n, True),
                              frozenset()))
@@ -79,14 +84,15 @@ def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
         else:
             out.append(f"lab {n}: no graded tests of its own yet — "
                        "no stub to prove failing")
-        if not own and n - 1 in spec.labs and same_sources(
-                labs_dir / spec.lab(n - 1).dirname,
+        if not new and n - 1 in spec.labs and same_sources(
+                labs_dir / spec.lab(tree_booted).dirname,
                 labs_dir / spec.lab(n).dirname):
             out.append(f"lab {n}: {labs_dir.name}/{spec.lab(n).dirname} not "
                        f"booted — its sources are byte for byte those of "
-                       f"{labs_dir.name}/{spec.lab(n - 1).dirname}, whose "
-                       "checks prove them")
+                       f"{labs_dir.name}/{spec.lab(tree_booted).dirname}, "
+                       "whose checks prove them")
         else:
+            tree_booted = n
             out.append(_tree_check(spec, n, labs_dir))
     return out
 

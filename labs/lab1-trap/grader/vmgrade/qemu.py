@@ -63,6 +63,7 @@ QEMU = "qemu-system-x86_64"
 EXIT_FINISHED = (0x10 << 1) | 1     # 33
 EXIT_PANIC = (0x11 << 1) | 1        # 35
 POLL_S = 0.01
+INITRD_NAME = "initrd.cpio"
 KTAP_MARK = b"KTAP version 1"
 SOCKET_PATH_MAX = 100               # sun_path is 108 bytes on Linux
 # Address space QEMU may use besides guest RAM. Measured on QEMU 7.2 (TCG,
@@ -137,6 +138,13 @@ def kernel_cmdline(ktest: list[str] | None, seed: int | None,
     return " ".join(parts)
 
 
+def initrd_of(kernel: Path) -> Path | None:
+    """The initrd built beside a kernel (from lab 5: the user programs,
+    solutions/user/Makefile), or None."""
+    p = kernel.parent / INITRD_NAME
+    return p if p.is_file() else None
+
+
 def base_argv(qemu: str, m: Machine, kernel: Path, cmdline: str) -> list[str]:
     """The machine, the same for a graded boot and an interactive one."""
     argv = [qemu, "-machine", m.qemu.machine, "-cpu", m.qemu.cpu,
@@ -146,6 +154,9 @@ def base_argv(qemu: str, m: Machine, kernel: Path, cmdline: str) -> list[str]:
             "-device", "ib700", "-action", "watchdog=pause",
             "-icount", f"shift={m.qemu.icount_shift},sleep=off",
             "-kernel", str(kernel)]
+    initrd = initrd_of(kernel)
+    if initrd is not None:
+        argv += ["-initrd", str(initrd)]
     if cmdline:
         argv += ["-append", cmdline]
     return argv

@@ -9,6 +9,7 @@
 #ifndef MEMMAP_H
 #define MEMMAP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum memtype {
@@ -40,6 +41,17 @@ uint64_t memmap_ram_between(uint64_t lo, uint64_t hi);
 uint64_t memmap_ram_end(void);
 /* The name of a memory type, for printing. */
 const char *memtype_name(uint32_t type);
+
+/*
+ * The initrd (from lab 5, when the build packed the user programs): where
+ * the boot loader put it, in RAM. Its pages are boot data: page_init()
+ * never hands them out. Both 0 when there is none.
+ */
+extern uint64_t initrd_pa, initrd_size;
+/* Called by the arch boot code; panics unless the range is whole RAM. */
+void memmap_set_initrd(uint64_t pa, uint64_t size);
+/* Is pa inside the initrd? */
+bool memmap_in_initrd(uint64_t pa);
 
 /* The kernel command line, copied from the boot loader (never NULL). */
 const char *boot_cmdline(void);

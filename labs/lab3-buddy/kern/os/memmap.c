@@ -9,6 +9,7 @@
 
 struct memseg memmap[MEMMAP_MAX];
 int memmap_count;
+uint64_t initrd_pa, initrd_size;
 static char cmdline[CMDLINE_MAX];
 
 void memmap_add(uint64_t base, uint64_t len, uint32_t type)
@@ -51,6 +52,10 @@ void memmap_print(void)
 	}
 	kprintf("memmap: %lu MiB usable\n",
 		memmap_ram_between(0, UINT64_MAX) >> 20);
+	if (initrd_size != 0)
+		kprintf("memmap: initrd [0x%012lx-0x%012lx], %lu KiB\n",
+			initrd_pa, initrd_pa + initrd_size - 1,
+			initrd_size >> 10);
 }
 
 uint64_t memmap_ram_between(uint64_t lo, uint64_t hi)
@@ -75,6 +80,23 @@ uint64_t memmap_ram_end(void)
 		if (memmap[i].type == MEM_RAM)
 			end = MAX(end, memmap[i].base + memmap[i].len);
 	return end;
+}
+
+void memmap_set_initrd(uint64_t pa, uint64_t size)
+{
+	ASSERT(initrd_size == 0);
+	if (size == 0)
+		return;
+	if (pa + size < pa || memmap_ram_between(pa, pa + size) != size)
+		panic("memmap_set_initrd: [%#lx, %#lx) is not all RAM", pa,
+		      pa + size);
+	initrd_pa = pa;
+	initrd_size = size;
+}
+
+bool memmap_in_initrd(uint64_t pa)
+{
+	return pa - initrd_pa < initrd_size;
 }
 
 const char *boot_cmdline(void)

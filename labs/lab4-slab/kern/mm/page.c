@@ -73,8 +73,9 @@ static void mark_pages(void)
 			zones[pp->p_zone].z_present++;
 			if (pfn >= img_lo && pfn < img_hi)
 				pp->p_owner = PG_OWNER(PG_KERNEL);
-			else if (bootalloc_owns(pfn << PAGESHIFT))
-				pp->p_owner = PG_OWNER(PG_BOOT);
+			else if (bootalloc_owns(pfn << PAGESHIFT) ||
+				 memmap_in_initrd(pfn << PAGESHIFT))
+				pp->p_owner = PG_OWNER(PG_BOOT); /* boot data */
 		}
 	}
 	/* The memory map's RAM holds the kernel, or it lies about RAM. */

@@ -8,7 +8,7 @@ run under bwrap (Debian package bubblewrap) and see only this:
   /usr (and the /bin, /lib, ... links into it)   read-only
   a build: the tree being built                  read-only
            the build's output directory          read-write
-  a boot:  the kernel file                       read-only
+  a boot:  the kernel file (and its initrd)      read-only
            the boot's temp dir (log, sockets)    read-write
   /tmp                                           a private, empty tmpfs
   /dev                                           /dev/null alone
@@ -169,5 +169,7 @@ def boot_argv(argv: list[str], tmp: Path, kernel: Path) -> list[str]:
     if not available():
         warn_once()
         return argv
-    return wrap(argv, Mounts(ro=(kernel.resolve(),), rw=(tmp.resolve(),),
-                             proc=True))
+    initrd = kernel.parent / "initrd.cpio"
+    ro = (kernel.resolve(),) + ((initrd.resolve(),) if initrd.is_file()
+                                else ())
+    return wrap(argv, Mounts(ro=ro, rw=(tmp.resolve(),), proc=True))

@@ -1,7 +1,9 @@
 /*
  * pvh.c — read what QEMU's PVH boot passed in struct hvm_start_info: the
  * command line and the E820 memory map. Both live in low memory that later
- * layers will hand out, so they are copied into the kernel at once.
+ * layers will hand out, so they are copied into the kernel at once. The
+ * initrd (QEMU's -initrd, module 0) stays where it is: memmap records it,
+ * and page_init() keeps its pages.
  */
 #include <kernel.h>
 #include <memmap.h>
@@ -19,6 +21,13 @@ struct hvm_start_info {
 	uint64_t memmap_paddr; /* version 1 and later */
 	uint32_t memmap_entries;
 	uint32_t reserved;
+};
+
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
 };
 
 struct hvm_memmap_entry {
@@ -54,4 +63,9 @@ void pvh_init(uint64_t start_info_pa)
 	e = boot_pa(si->memmap_paddr);
 	for (uint32_t i = 0; i < si->memmap_entries; i++)
 		memmap_add(e[i].addr, e[i].size, e[i].type);
+	if (si->nr_modules > 0) {
+		const struct hvm_modlist_entry *mod = boot_pa(si->modlist_paddr);
+
+		memmap_set_initrd(mod->paddr, mod->size);
+	}
 }
