@@ -155,6 +155,11 @@ class Plan(unittest.TestCase):
         self.assertEqual(validate.horizon(sol), validate.NO_HORIZON)
         (sol / "mk" / "x.mk").write_text("CFLAGS += -DLAB=$(LAB)\n")
         self.assertEqual(validate.horizon(sol), 0)
+        (sol / "mk" / "x.mk").write_text(
+            "ifneq ($(filter-out 0 1 2,$(LAB)),)\nall: initrd\nendif\n")
+        self.assertEqual(validate.horizon(sol), 3)
+        (sol / "mk" / "x.mk").write_text("X := $(filter-out 2 3,$(LAB))\n")
+        self.assertEqual(validate.horizon(sol), validate.NO_HORIZON)
 
     def test_a_tree_identical_to_the_last_one_is_not_booted(self) -> None:
         # Bug: booting lab 6's tree when its sources are lab 5's, byte for

@@ -131,8 +131,9 @@ def horizon(solutions: Path) -> int:
     is decided the same way: LAB=N SOL=N and LAB=N-1 SOL=N-1 compile the
     same code whenever N-1 >= H (only the LAB the boot banner prints
     differs). `LAB >= K` and `LAB < K` settle at K; `>`, `<=`, `==` and
-    `!=` at K+1. A condition this cannot read, or a Makefile that uses
-    LAB or SOL other than to pass them on, gives no horizon."""
+    `!=` at K+1. In a Makefile, `$(filter-out 0 1 .. K-1,$(LAB))` is
+    LAB >= K. A condition this cannot read, or a Makefile that uses LAB or
+    SOL otherwise than to pass them on, gives no horizon."""
     h = 0
     for path in sorted(solutions.rglob("*")):
         if not path.is_file() or "build" in path.relative_to(
@@ -145,7 +146,14 @@ def horizon(solutions: Path) -> int:
         if b"\0" in data:
             continue
         if path.name == "Makefile" or path.suffix == ".mk":
-            if MAKE_LEVEL_USE.search(MAKE_PASSES_ON.sub(b"", data)):
+            # `$(filter-out 0 1 2 3 4,$(LAB))`: "LAB >= 5" in make.
+            for levels in MAKE_AT_LEAST.findall(data):
+                nums = sorted(int(x) for x in levels.split())
+                if nums != list(range(len(nums))):
+                    return NO_HORIZON
+                h = max(h, len(nums))
+            rest = MAKE_AT_LEAST.sub(b"", MAKE_PASSES_ON.sub(b"", data))
+            if MAKE_LEVEL_USE.search(rest):
                 return NO_HORIZON
             continue
         for line in data.splitlines():
@@ -168,6 +176,10 @@ MAKE_PASSES_ON = re.compile(
     rb"--(?:lab|sol) \$\((?:LAB|SOL)\)|\b(?:LAB|SOL)=\$\((?:LAB|SOL)\)|"
     rb"^#[^\n]*$", re.M)
 MAKE_LEVEL_USE = re.compile(rb"\$[({](?:LAB|SOL)[)}]")
+# The one level test a Makefile may make: LAB >= K, as the filter-out of
+# 0 .. K-1 (non-empty from lab K on).
+MAKE_AT_LEAST = re.compile(
+    rb"\$\(filter-out ([0-9]+(?: [0-9]+)*),\$\((?:LAB|SOL)\)\)")
 
 
 HOST_RESULT = re.compile(r"^\s*(PASS|FAIL)\s+(test_[a-z0-9_]+)", re.M)
