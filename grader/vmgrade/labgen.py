@@ -58,7 +58,7 @@ RESERVED = frozenset({"lab.json", "lab.mk"})
 GRADER_SCRIPTS = ("grade", "handin", "vmrun", "README.md")
 GRADER_PRIVATE = frozenset({"labgen.py", "validate.py", "gdbcheck.py",
                             "autograder.py", "mutants.py",
-                            "release.py", "handouts.py"})
+                            "release.py", "handouts.py", "quotes.py"})
 LAB_DIR = re.compile(r"lab[0-9]+-[a-z][a-z0-9]*")
 
 # A preprocessor conditional that mentions LAB or SOL as a whole word.
