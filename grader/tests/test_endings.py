@@ -221,6 +221,20 @@ class CommandLines(unittest.TestCase):
                      "watchdog=pause", "shift=3,sleep=off"):
             self.assertIn(flag, base)
 
+    def test_the_initrd_beside_the_kernel_is_booted(self) -> None:
+        # Bug: a lab 5 kernel booted without its initrd (no user programs),
+        # or a lab 4 kernel given one it never had.
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            k = Path(d) / "kernel.elf"
+            k.write_bytes(b"")
+            self.assertNotIn("-initrd", qemu.base_argv("qemu", machine(), k,
+                                                       ""))
+            (Path(d) / qemu.INITRD_NAME).write_bytes(b"070701")
+            argv = qemu.base_argv("qemu", machine(), k, "")
+            i = argv.index("-initrd")
+            self.assertEqual(argv[i + 1], str(Path(d) / "initrd.cpio"))
+
     def test_kernel_command_line(self) -> None:
         self.assertEqual(qemu.kernel_cmdline(["a.*", "b.*"], 7, "a.x"),
                          "ktest=a.*,b.* seed=7 kresume=a.x")
