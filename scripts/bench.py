@@ -12,14 +12,19 @@ speed-up is a ratio against its peer measured in the same run, interleaved.
   3. grade time: `make grade` in every lab tree, build included;
   4. parallelism: `grader/grade --all` with -j 1 and -j 2, and the ratio;
   5. the host benchmarks of the reference's allocators (make -C solutions
-     bench): ns per alloc+free pair, and 64 MiB against 4 GiB.
+     bench): ns per alloc+free pair, and 64 MiB against 4 GiB;
+  6. linux: guest instructions per getpid, fork+exit+wait and exec, counted
+     under -icount by solutions/user/bench_ops.c, as Linux's init (Debian's
+     kernel, /boot/vmlinuz-*, from scripts/deps.sh --bench) and on vmlab, in
+     the same QEMU machine as the grader's, with the ratio vmlab/Linux.
 
-    python3 scripts/bench.py [--runs N] [--quick]
+    python3 scripts/bench.py [--runs N] [--quick] [--only SECTION ...]
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import statistics
 import subprocess
 import sys
@@ -98,18 +103,148 @@ def host_benchmarks() -> None:
         sys.exit("bench: make -C solutions bench failed")
 
 
+# --- linux: the yardstick ----------------------------------------------
+
+BENCH_LINE = re.compile(r"^bench: (\S+) (\d+) ops (\d+) insns/op\s*$",
+                        re.MULTILINE)
+# Linux's init is bench_ops itself; it powers off when done. panic=-1 and
+# -no-reboot end the boot even if it cannot (init exiting panics Linux).
+# nosmp: Linux 6.1 hangs at "Booting SMP configuration" under QEMU 7.2's
+# TCG with -icount and -smp 4 (seen here: no progress in 5 minutes), so the
+# machine keeps the grader's 4 vCPUs and Linux uses one of them.
+LINUX_APPEND = "console=ttyS0 rdinit=/init quiet panic=-1 nosmp"
+# What vmlab's monitor will be typed to run bench_ops. There is no such
+# command yet: its absence shows as no bench lines, and the column says so.
+VMLAB_RUN = "run /bin/bench_ops\npoweroff\n"
+VMLAB_MISSING = "n/a (vmlab cannot run user programs yet)"
+
+
+def find_linux() -> Path | None:
+    """The newest /boot/vmlinuz-* (Debian's linux-image-amd64), or None."""
+    found = sorted(Path("/boot").glob("vmlinuz-*"),
+                   key=lambda p: [int(n) if n.isdigit() else n
+                                  for n in re.split(r"(\d+)", p.name)])
+    return found[-1] if found else None
+
+
+def cpio_newc(files: dict[str, bytes]) -> bytes:
+    """A newc archive: /dev/console (so init has a console even if the
+    kernel has no built-in initramfs) and each file, executable."""
+    def entry(ino: int, name: str, mode: int, data: bytes = b"",
+              rdev: tuple[int, int] = (0, 0)) -> bytes:
+        raw = name.encode() + b"\0"
+        fields = [ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0],
+                  rdev[1], len(raw), 0]
+        head = b"070701" + b"".join(b"%08x" % f for f in fields) + raw
+        head += b"\0" * (-len(head) % 4)
+        return head + data + b"\0" * (-len(data) % 4)
+
+    out = entry(1, "dev", 0o040755)
+    out += entry(2, "dev/console", 0o020600, rdev=(5, 1))
+    for ino, (name, data) in enumerate(sorted(files.items()), start=3):
+        out += entry(ino, name, 0o100755, data)
+    out += entry(0, "TRAILER!!!", 0)
+    return out + b"\0" * (-len(out) % 512)
+
+
+def parse_bench(log: str) -> dict[str, int]:
+    """The bench lines of a serial log: insns/op by operation."""
+    return {m[1]: int(m[3]) for m in BENCH_LINE.finditer(log)}
+
+
+def boot_linux(m: qemu.Machine, vmlinuz: Path, initrd: Path) -> tuple[str, float]:
+    """Boot Linux once in the grader's machine; its serial log and wall s."""
+    argv = qemu.base_argv(qemu.find_qemu(), m, vmlinuz, LINUX_APPEND)
+    argv += ["-initrd", str(initrd), "-serial", "stdio"]
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                              capture_output=True,
+                              timeout=m.qemu.wall_backstop_s)
+    except subprocess.TimeoutExpired:
+        sys.exit(f"bench: Linux did not power off within "
+                 f"{m.qemu.wall_backstop_s} s")
+    log = proc.stdout.decode(errors="replace")
+    if "bench: done" not in log:
+        sys.exit(f"bench: Linux ran no benchmark (QEMU exit "
+                 f"{proc.returncode}):\n{log[-2000:]}{proc.stderr[-500:]!r}")
+    return log, time.monotonic() - t0
+
+
+def boot_vmlab_bench_ops(m: qemu.Machine, kernel: Path) -> dict[str, int]:
+    """The hook for vmlab's column: boot the reference kernel with the same
+    initrd (beside it) and have its monitor run /bin/bench_ops. Empty while
+    vmlab cannot run user programs (no bench lines come out)."""
+    b = qemu.run_boot(m, kernel, "", typed=VMLAB_RUN)
+    return parse_bench(b.log)
+
+
+def linux(kernel: Path, runs: int) -> None:
+    """Instructions per operation on Linux and vmlab, same QEMU, same
+    binary; medians over runs."""
+    vmlinuz = find_linux()
+    if vmlinuz is None:
+        print("linux: skipped: no /boot/vmlinuz-* (run scripts/deps.sh "
+              "--bench as root to install linux-image-amd64)")
+        return
+    out = kernel.parent
+    timed(["make", "-s", "-C", "solutions/user", f"O={out}", "initrd"])
+    bench_ops = (out / "user/bench_ops").read_bytes()
+    initrd = out / "linux-initrd.cpio"
+    initrd.write_bytes(cpio_newc({"init": bench_ops}))
+    spec = specmod.load(REPO / "solutions/labs.json")
+    lab = spec.lab(max(spec.labs))
+    m = qemu.Machine(spec.qemu, lab.mem, lab.smp)
+    figures: list[dict[str, int]] = []
+    walls = []
+    for _ in range(runs):
+        log, wall = boot_linux(m, vmlinuz, initrd)
+        figures.append(parse_bench(log))
+        walls.append(wall)
+    vmlab = boot_vmlab_bench_ops(m, kernel)
+    distinct = len({tuple(sorted(f.items())) for f in figures})
+    print(f"linux: {vmlinuz.name} ({LINUX_APPEND}), init=bench_ops,"
+          f" -smp {m.smp} -m {m.mem}"
+          f" -icount shift={m.qemu.icount_shift}; {runs} boots, median wall"
+          f" {statistics.median(walls):.1f} s, {distinct} distinct result(s)")
+    print(f"  {'instructions per op':<22} {'Linux':>10}   {'vmlab':>10}"
+          f"   vmlab/Linux")
+    for op in figures[0]:
+        if op == "calibrate":
+            continue
+        lin = statistics.median(f[op] for f in figures if op in f)
+        if op in vmlab:
+            print(f"  {op:<22} {lin:>10.0f}   {vmlab[op]:>10}"
+                  f"   {vmlab[op] / lin:.2f}x")
+        else:
+            print(f"  {op:<22} {lin:>10.0f}   {VMLAB_MISSING}")
+
+
+SECTIONS = ("boot", "grade", "parallel", "host", "linux")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=10, help="boots (default 10)")
     p.add_argument("--quick", action="store_true",
                    help="one run of the slow figures instead of three")
+    p.add_argument("--only", action="append", choices=SECTIONS,
+                   help="run only this section (may be repeated)")
     args = p.parse_args()
+    only = set(args.only or SECTIONS)
     slow = 1 if args.quick else 3
     with tempfile.TemporaryDirectory(prefix="vmlab-bench-") as out:
-        boots(build_reference(Path(out)), args.runs)
-    grade_times(slow)
-    parallelism(slow)
-    host_benchmarks()
+        kernel = build_reference(Path(out))
+        if "boot" in only:
+            boots(kernel, args.runs)
+        if "linux" in only:
+            linux(kernel, slow)
+    if "grade" in only:
+        grade_times(slow)
+    if "parallel" in only:
+        parallelism(slow)
+    if "host" in only:
+        host_benchmarks()
 
 
 if __name__ == "__main__":

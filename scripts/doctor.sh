@@ -40,6 +40,13 @@ else
 	row kvm "absent (fine: vmlab runs QEMU as TCG)"
 fi
 row cores "$(nproc)"
+# Only make bench needs it, so its absence is not counted as missing.
+linux=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+if [ -n "$linux" ]; then
+	row "linux (bench)" "$linux (make bench's yardstick)"
+else
+	row "linux (bench)" "absent: make bench skips its Linux figures (install: scripts/deps.sh --bench)"
+fi
 
 if [ "$missing" -eq 0 ]; then
 	echo "doctor: everything vmlab needs is installed."

@@ -73,7 +73,13 @@ typedef struct page {
 #define PG_PTABLE (2U << PG_OWNER_SHIFT)  /* page tables */
 #define PG_TEST (3U << PG_OWNER_SHIFT)    /* tests */
 #define PG_BOOT (4U << PG_OWNER_SHIFT)    /* taken before the allocator ran */
+#if LAB >= 5
+#define PG_CACHE (5U << PG_OWNER_SHIFT)   /* the page cache: a file's page */
+#define PG_ANON (6U << PG_OWNER_SHIFT)    /* anonymous memory (anon.h) */
+#define PG_NOWNERS 7
+#else
 #define PG_NOWNERS 5
+#endif
 
 struct free_area {
 	page_t *fa_head;   /* doubly linked through p_next/p_prev */
@@ -146,5 +152,31 @@ void page_buddyinfo(void);
  * CPU allocates (the monitor runs with the others idle).
  */
 void page_memstat(void);
+
+#if LAB >= 5
+/*
+ * The page cache (lab 5): every page of a file in memory is named by
+ * <vnode, offset> and found through the page hash, after illumos's
+ * page_lookup() and PAGE_HASH_FUNC. page_hash_lock (rank LR_PAGE_HASH)
+ * protects the hash chains and every cached page's p_vnode, p_offset and
+ * p_hash. A cached page stays until its vnode goes (never, for the
+ * initrd's files).
+ */
+struct vnode;
+/* The cached page of vp at off (page-aligned), or NULL. */
+page_t *page_lookup(struct vnode *vp, uint64_t off);
+/*
+ * Name pp <vp, off> in the hash. false if another page already has that
+ * name (someone else read it in first): the caller frees pp and uses
+ * theirs.
+ */
+bool page_hashin(page_t *pp, struct vnode *vp, uint64_t off);
+/* Take pp out of the hash. */
+void page_hashout(page_t *pp);
+/* A new page for vp at off, not yet named: fill it, then page_hashin(). */
+page_t *page_create_va(struct vnode *vp, uint64_t off);
+/* Pages in the page cache. */
+uint64_t page_cache_count(void);
+#endif
 
 #endif /* PAGE_H */

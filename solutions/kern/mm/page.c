@@ -206,6 +206,9 @@ void page_buddyinfo(void)
 static const char *const owner_names[PG_NOWNERS] = {
 	"(allocated, no owner)", "kernel", "page tables", "tests",
 	"boot allocations",
+#if LAB >= 5
+	"page cache", "anonymous memory",
+#endif
 };
 
 /*

@@ -25,6 +25,10 @@
 #include <kmem.h>
 #include <smp.h>
 #endif
+#if LAB >= 5
+#include <thread.h>
+#include <vnode.h>
+#endif
 
 #define KTEST_GLOBS_MAX 1024
 
@@ -79,6 +83,12 @@ void kmain(uint64_t start_info_pa)
 #endif
 #if LAB >= 4
 	kmem_init();
+#endif
+#if LAB >= 5
+	thread_init();
+	ramfs_init();
+#endif
+#if LAB >= 4
 	smp_start_aps();
 #endif
 	run_tests_or_monitor(boot_cmdline());

@@ -14,6 +14,7 @@
 #define CPUVAR_H
 
 #include <machcpu.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NCPU 16

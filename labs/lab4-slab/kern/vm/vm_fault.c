@@ -2,10 +2,12 @@
  * vm_fault.c — pagefault(), the machine-independent side of a fault
  * (vm_fault.h).
  *
- * With no address spaces yet, no page fault can be resolved: the expected
- * ones were already taken by on_trap() in trap(), and any other one is a
- * bad trap or the end of a ring-3 test run. Lab 5 sends faults on to
- * as_fault() here.
+ * Before lab 5 no page fault can be resolved: the expected ones were
+ * already taken by on_trap() in trap(), and any other one is a bad trap
+ * or the end of a ring-3 test run. From lab 5 on, a fault at a user
+ * address goes to the running process's address space (as_fault()), and
+ * is counted for getrusage(): a major fault if the page had to be read
+ * from the backing store (the driver counts those), else a minor one.
  */
 #include <kenv.h>
 #include <spinlock.h>

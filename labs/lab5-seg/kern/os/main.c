@@ -19,6 +19,8 @@
 #include <page.h>
 #include <kmem.h>
 #include <smp.h>
+#include <thread.h>
+#include <vnode.h>
 
 #define KTEST_GLOBS_MAX 1024
 
@@ -66,6 +68,8 @@ void kmain(uint64_t start_info_pa)
 	hat_kern_init();
 	page_init();
 	kmem_init();
+	thread_init();
+	ramfs_init();
 	smp_start_aps();
 	run_tests_or_monitor(boot_cmdline());
 	platform_exit(EXIT_DONE);

@@ -14,6 +14,7 @@
 #define CPUVAR_H
 
 #include <machcpu.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define NCPU 16
@@ -24,6 +25,17 @@ struct spinlock;
 
 struct cpu {
 	struct cpu *cpu_self;      /* %gs:0; set once at start */
+	/*
+	 * syscall_entry (syscall.S) reaches these two by fixed offsets,
+	 * CPU_KSTACK and CPU_USCRATCH in machcpu.h: the running thread's
+	 * kernel stack top, and a word to park the user's %rsp in.
+	 */
+	uint64_t cpu_kstack;       /* %gs:8; the dispatcher sets it */
+	uint64_t cpu_uscratch;     /* %gs:16; syscall entry only */
+	struct kthread *cpu_thread;      /* running now; disp_lock */
+	struct kthread *cpu_idle_thread; /* set once */
+	bool cpu_timer_on;         /* the scheduler's tick is armed here */
+	uint64_t cpu_switches;     /* context switches (ps, tests) */
 	int cpu_id;                /* index in cpus[]; set once */
 	volatile int cpu_online;   /* set by the CPU itself once it runs */
 	/* The innermost armed on_trap() region of this CPU, or NULL (trap.h). */

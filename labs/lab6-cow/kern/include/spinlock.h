@@ -32,11 +32,18 @@
  */
 enum lock_rank {
 	LR_TEST_OUTER = 1,   /* tests: a lock held across kernel calls */
+	LR_PROC = 2,         /* pidlock: the process table and family (proc.h) */
+	LR_AS = 3,           /* an address space's a_lock (as.h) */
+	LR_ANONMAP = 4,      /* an anon_map's lock (anon.h) */
+	LR_VNODE = 5,        /* a vnode's v_lock (vnode.h) */
+	LR_PAGE_HASH = 6,    /* the page hash (page.h) */
+	LR_ANON = 7,         /* the anon slots' reference counts (anon.h) */
 	LR_KMEM = 10,        /* kmem_lock: the list of caches (kmem.c) */
 	LR_KMEM_CPU = 20,    /* a cache's per-CPU cc_lock */
 	LR_KMEM_DEPOT = 30,  /* a cache's depot lock */
 	LR_KMEM_SLAB = 40,   /* a cache's slab layer (cache_lock) */
 	LR_PAGE_ZONE = 50,   /* a zone's free lists (buddy.c) */
+	LR_DISP = 55,        /* disp_lock: run queue and thread states (thread.h) */
 	LR_TEST_INNER = 60,  /* tests: a lock that nests nothing */
 };
 

@@ -390,6 +390,16 @@ void ktest_diag(const char *fmt, ...)
 	va_end(ap);
 }
 
+bool ktest_running(void)
+{
+	return cur.test != NULL;
+}
+
+void ktest_diag_line(const char *s)
+{
+	kprintf(INDENT "# %s\n", s);
+}
+
 static const char *basename(const char *path)
 {
 	const char *slash = strrchr(path, '/');

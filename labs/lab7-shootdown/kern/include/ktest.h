@@ -78,6 +78,11 @@ int ktest_run_all(const char *globs, const char *resume_after);
 /* The seed from seed= on the command line (default 1). */
 uint64_t ktest_seed(void);
 
+/* Is a test running now (so output belongs inside its KTAP block)? */
+bool ktest_running(void);
+/* Print s as one diagnostic line of the running test, in one write. */
+void ktest_diag_line(const char *s);
+
 /* Print a KTAP diagnostic line ("# ...") at the current test's indent. */
 void ktest_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

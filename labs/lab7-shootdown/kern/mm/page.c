@@ -206,6 +206,7 @@ void page_buddyinfo(void)
 static const char *const owner_names[PG_NOWNERS] = {
 	"(allocated, no owner)", "kernel", "page tables", "tests",
 	"boot allocations",
+	"page cache", "anonymous memory",
 };
 
 /*

@@ -11,6 +11,9 @@
 #include <boot.h>
 #include <kernel.h>
 #include <lapic.h>
+#if LAB >= 5
+#include <thread.h>
+#endif
 #include <trap.h>
 #include <x86.h>
 
@@ -179,6 +182,9 @@ void lapic_timer_stop(void)
 void lapic_tick(void)
 {
 	ticks++;
+#if LAB >= 5
+	sched_tick();
+#endif
 }
 
 /* End of interrupt: let the APIC deliver the next one of this priority. */

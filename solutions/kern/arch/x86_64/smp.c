@@ -19,6 +19,9 @@
 #if LAB >= 2
 #include <hat.h>
 #endif
+#if LAB >= 5
+#include <thread.h>
+#endif
 
 #define TRAMPOLINE_PA 0x8000UL
 #define ICR_INIT 0x00004500 /* INIT, level assert */
@@ -49,8 +52,12 @@ static NORETURN void ap_entry(void)
 #endif
 	lapic_init_ap();
 	__atomic_store_n(&c->cpu_online, 1, __ATOMIC_RELEASE);
+#if LAB >= 5
+	thread_ap_idle(); /* from lab 5, the AP's idle thread */
+#else
 	for (;;)
 		__asm__ volatile("sti; hlt; cli" ::: "memory");
+#endif
 }
 
 /* Write one of the trampoline's parameters in its copy below 1 MiB. */

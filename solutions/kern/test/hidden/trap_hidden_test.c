@@ -14,8 +14,6 @@
 #include <x86.h>
 
 #define PROBE_VA (TESTMAP_BASE + 0x60000) /* kept unmapped */
-#define RFLAGS_TF 0x100UL
-#define RFLAGS_DF 0x400UL
 
 static volatile uint64_t zero, quotient;
 static on_trap_data_t inner_seen;
@@ -129,7 +127,7 @@ KTEST(trap, entry_abi)
 		EXPECT_NE(trap_abi_rsp, 0UL);
 		EXPECT_EQ(trap_abi_rsp % 16, 8UL);
 		EXPECT_EQ(trap_abi_rfl & RFLAGS_DF, 0UL);
-		EXPECT_EQ(after & RFLAGS_DF, RFLAGS_DF);
+		EXPECT_EQ(after & RFLAGS_DF, (uint64_t)RFLAGS_DF);
 	}
 	intr_register(T_TEST, NULL);
 }
@@ -348,7 +346,7 @@ KTEST(trap, user_unhandled_traps_reported)
 	EXPECT_EQ(res.end.r_trapno, (uint64_t)T_SGLSTP);
 	EXPECT_EQ(res.end.r_cs & 3, 3UL);
 	EXPECT_EQ(res.addr, 0UL);
-	EXPECT_EQ(res.end.r_rfl & RFLAGS_TF, RFLAGS_TF);
+	EXPECT_EQ(res.end.r_rfl & RFLAGS_TF, (uint64_t)RFLAGS_TF);
 
 	usermode_run(hid_user_hlt, hid_user_hlt_end - hid_user_hlt, &res);
 	EXPECT_EQ(res.end.r_trapno, (uint64_t)T_GPFLT);

@@ -21,6 +21,7 @@ static char user_code[PAGESIZE] __attribute__((aligned(4096)));
 static char user_stack[PAGESIZE] __attribute__((aligned(4096)));
 static char tramp_stack[1024] __attribute__((aligned(16)));
 static struct regs entry_regs;
+static usertrap_handler_t prev_usertrap;
 
 static struct {
 	struct usermode_result *res;
@@ -90,7 +91,7 @@ void usermode_run(const void *code, size_t len, struct usermode_result *res)
 	testmap_map(USER_CODE_VA, kimage_pa(user_code), TM_U);
 	testmap_map(USER_STACK_VA, kimage_pa(user_stack), TM_U | TM_W | TM_NX);
 	intr_register(T_SYSCALL, usermode_syscall);
-	usertrap_register(usermode_usertrap);
+	prev_usertrap = usertrap_register(usermode_usertrap);
 	wrmsr(MSR_KERNEL_GS_BASE, USER_GS_BASE); /* the user's, until swapgs */
 	um.res = res;
 	um.rflags = read_rflags();
@@ -110,7 +111,7 @@ void usermode_run(const void *code, size_t len, struct usermode_result *res)
 	 */
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 	wrmsr(MSR_KERNEL_GS_BASE, 0);
-	usertrap_register(NULL);
+	usertrap_register(prev_usertrap); /* processes' own, from lab 5 */
 	intr_register(T_SYSCALL, NULL);
 	testmap_unmap(USER_CODE_VA);
 	testmap_unmap(USER_STACK_VA);

@@ -36,9 +36,12 @@ bool intr_dispatch(struct regs *rp)
 	return true;
 }
 
-void usertrap_register(usertrap_handler_t fn)
+usertrap_handler_t usertrap_register(usertrap_handler_t fn)
 {
+	usertrap_handler_t old = usertrap_handler;
+
 	usertrap_handler = fn;
+	return old;
 }
 
 /*

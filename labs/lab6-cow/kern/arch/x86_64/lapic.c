@@ -11,6 +11,7 @@
 #include <boot.h>
 #include <kernel.h>
 #include <lapic.h>
+#include <thread.h>
 #include <trap.h>
 #include <x86.h>
 
@@ -179,6 +180,7 @@ void lapic_timer_stop(void)
 void lapic_tick(void)
 {
 	ticks++;
+	sched_tick();
 }
 
 /* End of interrupt: let the APIC deliver the next one of this priority. */

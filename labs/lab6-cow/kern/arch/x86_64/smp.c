@@ -17,6 +17,7 @@
 #include <trap.h>
 #include <x86.h>
 #include <hat.h>
+#include <thread.h>
 
 #define TRAMPOLINE_PA 0x8000UL
 #define ICR_INIT 0x00004500 /* INIT, level assert */
@@ -45,8 +46,7 @@ static NORETURN void ap_entry(void)
 		write_cr3(kernel_hat.h_root);
 	lapic_init_ap();
 	__atomic_store_n(&c->cpu_online, 1, __ATOMIC_RELEASE);
-	for (;;)
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+	thread_ap_idle(); /* from lab 5, the AP's idle thread */
 }
 
 /* Write one of the trampoline's parameters in its copy below 1 MiB. */

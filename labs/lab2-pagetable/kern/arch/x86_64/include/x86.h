@@ -17,6 +17,19 @@
 #define MSR_GS_BASE 0xc0000101
 #define MSR_KERNEL_GS_BASE 0xc0000102 /* swapgs exchanges it with GS.base */
 #define RFLAGS_IF 0x00000200
+#define RFLAGS_TF 0x00000100
+#define RFLAGS_DF 0x00000400
+#define RFLAGS_NT 0x00004000
+#define RFLAGS_AC 0x00040000
+#define CR0_MP 0x00000002
+#define CR0_EM 0x00000004
+#define CR4_OSFXSR 0x00000200
+#define CR4_OSXMMEXCPT 0x00000400
+#define EFER_SCE 0x00000001
+#define MSR_STAR 0xc0000081   /* syscall's and sysret's segments */
+#define MSR_LSTAR 0xc0000082  /* syscall's entry point */
+#define MSR_SFMASK 0xc0000084 /* RFLAGS bits syscall clears */
+#define MSR_FS_BASE 0xc0000100
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -63,6 +76,43 @@ static inline uint64_t read_cr3(void)
 	uint64_t v;
 	__asm__ volatile("mov %%cr3, %0" : "=r"(v));
 	return v;
+}
+
+static inline uint64_t read_cr0(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%cr0, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr0(uint64_t v)
+{
+	__asm__ volatile("movq %0, %%cr0" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr4(void)
+{
+	uint64_t v;
+
+	__asm__ volatile("movq %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr4(uint64_t v)
+{
+	__asm__ volatile("movq %0, %%cr4" : : "r"(v) : "memory");
+}
+
+/* Save and restore the x87/SSE state (512 bytes, 16-byte aligned). */
+static inline void fxsave(void *area)
+{
+	__asm__ volatile("fxsave64 (%0)" : : "r"(area) : "memory");
+}
+
+static inline void fxrstor(const void *area)
+{
+	__asm__ volatile("fxrstor64 (%0)" : : "r"(area) : "memory");
 }
 
 static inline void write_cr3(uint64_t v)

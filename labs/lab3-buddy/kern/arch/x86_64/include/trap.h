@@ -178,7 +178,7 @@ on_trap_data_t *on_trap_current(void);
  * fn NULL removes the handler.
  */
 typedef bool (*usertrap_handler_t)(struct regs *rp, uint64_t addr);
-void usertrap_register(usertrap_handler_t fn);
+usertrap_handler_t usertrap_register(usertrap_handler_t fn);
 /* trap()'s way to that handler: false if there is none or it declines. */
 bool usertrap(struct regs *rp, uint64_t addr);
 

@@ -11,6 +11,10 @@
 #define KSTACK_SIZE (16 * 1024)
 #define IST_STACK_SIZE 4096
 
+/* struct cpu's fields that syscall_entry reads through %gs (cpuvar.h). */
+#define CPU_KSTACK 8
+#define CPU_USCRATCH 16
+
 struct tss64 {
 	uint32_t reserved0;
 	uint64_t rsp[3];

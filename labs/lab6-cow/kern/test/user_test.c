@@ -1,0 +1,71 @@
+/*
+ * user_test.c — user test programs, run by the kernel (lab 5 on).
+ *
+ * Each test starts one program from the initrd as a child of the test
+ * thread, waits for it, and checks its wait status: 0 means every subtest
+ * it reported passed. The program's output (its KTAP subtests, and why
+ * any failed) appears inside this test's block as diagnostics, and the
+ * same binary passes on Linux (make check's "user programs pass on
+ * Linux"), which is what proves a failure here is the kernel's.
+ *
+ * A program cannot even start until lab 5's layer works: exec maps it
+ * through as_map() and seg_vn, and its pages come through the page cache.
+ */
+#include <kernel.h>
+#include <ktest.h>
+#include <proc.h>
+#include <thread.h>
+
+#define UT_SKIPPED 77 /* utest.h: the program cannot run here */
+
+/* Run path with argv and wait for it; its wait status. */
+static int user_run(const char *path, const char *const argv[])
+{
+	int pid, wstat = -1, got;
+
+	pid = proc_spawn(path, argv, NULL);
+	if (pid < 0) {
+		ktest_fail(__FILE__, __LINE__, "proc_spawn(%s): error %d",
+			   path, -pid);
+		return -1;
+	}
+	got = proc_wait(pid, &wstat, false, NULL);
+	EXPECT_EQ(got, pid);
+	proc_reap_orphans();
+	return wstat;
+}
+
+/* Run a test program and require that it exits 0. */
+static void user_expect_pass(const char *path, const char *const argv[])
+{
+	int wstat = user_run(path, argv);
+
+	if (wstat == -1)
+		return;
+	if ((wstat & 0x7f) != 0) {
+		ktest_fail(__FILE__, __LINE__, "%s was killed by signal %d",
+			   path, wstat & 0x7f);
+		return;
+	}
+	if (((wstat >> 8) & 0xff) == UT_SKIPPED) {
+		ktest_skip("the program says it cannot run here");
+		return;
+	}
+	EXPECT_EQ((wstat >> 8) & 0xff, 0);
+}
+
+#define USER_TEST(name, prog)                                             \
+	KTEST(user, name)                                                 \
+	{                                                                 \
+		static const char *const argv[] = { prog, NULL };         \
+		user_expect_pass("/bin/" prog, argv);                     \
+	}
+
+USER_TEST(hello_printf, "hello")
+USER_TEST(errno_table, "errno_test")
+USER_TEST(fork_wait_status, "fork_wait")
+USER_TEST(anon_minflt, "minflt")
+USER_TEST(read_file_bytes, "read_file")
+USER_TEST(syscall_registers, "regs")
+USER_TEST(exec_static_and_pie, "exec_test")
+USER_TEST(timer_preemption, "spin")
