@@ -136,6 +136,13 @@ void cv_broadcast(kcondvar_t *cv);
 void sched_tick(void);
 #define T_RESCHED 0x30 /* lowest priority class: after every other */
 
+/*
+ * Tests: while true, only the boot CPU runs threads from the run queue
+ * (the others stay idle), so a test can show that the timer alone shares
+ * one CPU between processes.
+ */
+extern bool disp_onecpu;
+
 /* Threads that exist, for ps and the tests (disp_lock taken inside). */
 int thread_count(void);
 

@@ -11,6 +11,7 @@
  * outgoing thread was dying, its stack is freed by the incoming one, once
  * nothing runs on it any more (thread_reap).
  */
+#if LAB >= 5
 #include <errno.h>
 #include <kernel.h>
 #include <kmem.h>
@@ -202,12 +203,17 @@ static void disp_finish(kthread_t *prev)
 		thread_reap(prev);
 }
 
+/* Tests: dispatch threads on the boot CPU only (see thread.h). */
+bool disp_onecpu;
+
 /* Take the first thread off the run queue, or NULL. */
 static kthread_t *runq_take(void)
 {
 	kthread_t *t = runq_head;
 
 	ASSERT(spin_held(&disp_lock));
+	if (disp_onecpu && curcpu() != &cpus[0])
+		return NULL;
 	if (t != NULL) {
 		ASSERT(t->t_state == TS_RUN);
 		runq_head = t->t_link;
@@ -391,3 +397,4 @@ static void resched_intr(struct regs *rp)
 	if ((rp->r_cs & 3) == 3 && thread_is_user(curthread))
 		yield();
 }
+#endif /* LAB >= 5 */

@@ -11,6 +11,7 @@
  * A program cannot even start until lab 5's layer works: exec maps it
  * through as_map() and seg_vn, and its pages come through the page cache.
  */
+#if LAB >= 5
 #include <kernel.h>
 #include <ktest.h>
 #include <proc.h>
@@ -68,4 +69,17 @@ USER_TEST(anon_minflt, "minflt")
 USER_TEST(read_file_bytes, "read_file")
 USER_TEST(syscall_registers, "regs")
 USER_TEST(exec_static_and_pie, "exec_test")
-USER_TEST(timer_preemption, "spin")
+/*
+ * Two CPU-bound children and their parent on one CPU: both children make
+ * progress only if the timer takes the CPU from whichever runs (a
+ * scheduler with no preemption hangs here, and the watchdog ends it).
+ */
+KTEST(user, timer_preemption)
+{
+	static const char *const argv[] = { "spin", NULL };
+
+	disp_onecpu = true;
+	user_expect_pass("/bin/spin", argv);
+	disp_onecpu = false;
+}
+#endif /* LAB >= 5 */

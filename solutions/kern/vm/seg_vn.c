@@ -16,6 +16,7 @@
  * first write faults and gets its own copy (anon_private). A slot only
  * this process holds is written in place.
  */
+#if LAB >= 5
 #include <anon.h>
 #include <errno.h>
 #include <kernel.h>
@@ -358,3 +359,4 @@ static void segvn_incore(struct seg *seg, uintptr_t addr, size_t len,
 	if (svd->amp != NULL)
 		spin_unlock(&svd->amp->am_lock);
 }
+#endif /* LAB >= 5 */

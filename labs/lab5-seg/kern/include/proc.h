@@ -117,6 +117,9 @@ int proc_fork(struct regs *rp);
 #define SIGKILL 9
 #define SIGSEGV 11
 
+/* Processes ever started by proc_spawn() or fork(); atomic. */
+extern uint64_t proc_spawned;
+
 /* Processes alive or zombie (for the tests' leak checks). */
 int proc_count(void);
 /* Reap every zombie child of process 0 (tests clean up orphans). */

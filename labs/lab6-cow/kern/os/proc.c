@@ -23,6 +23,7 @@ static proc_t *proctab[NPROC]; /* pidlock */
 static int nprocs;             /* pidlock; p0 not counted */
 static int next_pid = 1;       /* pidlock */
 static kmem_cache_t *proc_cache, *file_cache;
+uint64_t proc_spawned; /* processes ever started (spawn, fork); atomic */
 
 void user_enter(struct regs *rp) __attribute__((noreturn));
 static bool proc_usertrap(struct regs *rp, uint64_t addr);
@@ -246,6 +247,7 @@ int proc_spawn(const char *path, const char *const argv[],
 		return err != 0 ? err : -ENOMEM;
 	}
 	p->p_thread = t;
+	__atomic_add_fetch(&proc_spawned, 1, __ATOMIC_RELAXED);
 	setrun(t);
 	return p->p_pid;
 }
@@ -297,6 +299,7 @@ int proc_fork(struct regs *rp)
 	fxsave(t->t_fpu); /* the parent's live state */
 	child->p_thread = t;
 	child->p_stat = SRUN;
+	__atomic_add_fetch(&proc_spawned, 1, __ATOMIC_RELAXED);
 	setrun(t);
 	return child->p_pid;
 }
@@ -488,6 +491,32 @@ void proc_ps(void)
 			t != NULL ? t->t_cpu->cpu_id : -1, p->p_comm);
 	}
 	spin_unlock(&pidlock);
+}
+
+MONCMD(run, "PATH [ARG...]", "run a program from the initrd, wait for it")
+{
+	int pid, wstat = 0;
+
+	if (argc < 2) {
+		kprintf("usage: run PATH [ARG...]   (e.g. run /bin/hello)\n");
+		return 1;
+	}
+	pid = proc_spawn(argv[1], (const char *const *)&argv[1], NULL);
+	if (pid < 0) {
+		kprintf("run: %s: error %d\n", argv[1], -pid);
+		return 1;
+	}
+	if (proc_wait(pid, &wstat, false, NULL) != pid) {
+		kprintf("run: pid %d: lost\n", pid);
+		return 1;
+	}
+	proc_reap_orphans();
+	if ((wstat & 0x7f) != 0)
+		kprintf("run: pid %d killed by signal %d\n", pid, wstat & 0x7f);
+	else
+		kprintf("run: pid %d exited with status %d\n", pid,
+			(wstat >> 8) & 0xff);
+	return wstat == 0 ? 0 : 1;
 }
 
 MONCMD(ps, "", "processes: pid, parent, state, CPU, command")

@@ -42,6 +42,10 @@
 #include <klabel.h>
 #include <kstring.h>
 #include <ktest.h>
+#include <anon.h>
+#include <hat.h>
+#include <proc.h>
+#include <thread.h>
 #include <lapic.h>
 #include <memmap.h>
 #include <platform.h>
@@ -263,11 +267,57 @@ static unsigned budget_of(const struct ktest *t)
 	return v >= 2 && v <= 30 ? v : DEFAULT_TIMEOUT_S;
 }
 
+/*
+ * The leak ledger: what a test may not keep once it is over. Processes
+ * and threads it started must be gone (reaped), and so must the anon
+ * pages they held; and if it started processes, every page-table page
+ * they had. A test that leaks fails, and the diagnostic says what.
+ */
+struct ledger {
+	int procs, threads;
+	uint64_t anon, ptpages, spawned;
+};
+
+static void ledger_take(struct ledger *l)
+{
+	l->procs = proc_count();
+	l->threads = thread_count();
+	l->anon = anon_count();
+	l->ptpages = hat_ptpages_live();
+	l->spawned = __atomic_load_n(&proc_spawned, __ATOMIC_RELAXED);
+}
+
+static void ledger_check(const struct ledger *before)
+{
+	struct ledger now;
+
+	ledger_take(&now);
+	if (now.procs != before->procs)
+		ktest_fail(__FILE__, __LINE__,
+			   "leak: %d processes before the test, %d after",
+			   before->procs, now.procs);
+	if (now.threads != before->threads)
+		ktest_fail(__FILE__, __LINE__,
+			   "leak: %d threads before the test, %d after",
+			   before->threads, now.threads);
+	if (now.anon != before->anon)
+		ktest_fail(__FILE__, __LINE__,
+			   "leak: %lu anon pages before the test, %lu after",
+			   before->anon, now.anon);
+	if (now.spawned != before->spawned && now.ptpages != before->ptpages)
+		ktest_fail(__FILE__, __LINE__,
+			   "leak: %lu page-table pages before the test, %lu "
+			   "after", before->ptpages, now.ptpages);
+}
+
 static int run_one(const struct ktest *t, int num)
 {
 	unsigned budget = budget_of(t);
 	uint64_t t0, hz = lapic_tsc_hz();
 
+	struct ledger before;
+
+	ledger_take(&before);
 	cur.test = t;
 	cur.failures = 0;
 	cur.skip_reason = NULL;
@@ -281,6 +331,7 @@ static int run_one(const struct ktest *t, int num)
 		kprintf(INDENT "# time: %lu us\n",
 			(unsigned long)((rdtsc() - t0) / (hz / 1000000 ?: 1)));
 	ktest_cleanup();
+	ledger_check(&before);
 	cur.test = NULL;
 	if (cur.skip_reason != NULL && cur.failures == 0) {
 		kreport(INDENT "ok %d %s # SKIP %s\n", num, t->name,

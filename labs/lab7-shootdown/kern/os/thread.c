@@ -202,12 +202,17 @@ static void disp_finish(kthread_t *prev)
 		thread_reap(prev);
 }
 
+/* Tests: dispatch threads on the boot CPU only (see thread.h). */
+bool disp_onecpu;
+
 /* Take the first thread off the run queue, or NULL. */
 static kthread_t *runq_take(void)
 {
 	kthread_t *t = runq_head;
 
 	ASSERT(spin_held(&disp_lock));
+	if (disp_onecpu && curcpu() != &cpus[0])
+		return NULL;
 	if (t != NULL) {
 		ASSERT(t->t_state == TS_RUN);
 		runq_head = t->t_link;

@@ -8,6 +8,8 @@ Commands (each also has `help vm-...`):
   vm-ptwalk VA [CR3]   walk the page tables for VA, as the monitor's ptwalk
   vm-buddy             free blocks per zone and order, and what changed
   vm-kmem [CACHE]      the slab allocator's caches (lab 4)
+  vm-proc [PID | -bt TID]  threads, their saved registers and backtraces
+                       (lab 5)
 
 It also teaches gdb to unwind through a trap frame: the caller of the frame
 at trap_return (entry.S) is the code the trap interrupted, with the
@@ -740,6 +742,211 @@ changed since the last vm-kmem of that cache."""
         _last_kmem[int(cp)] = snap
 
 
+# ------------------------------------------------------------- vm-proc
+
+NO_THREADS = "no threads in this kernel: processes arrive with lab 5"
+THREAD_LIST_CAP = 4096          # a corrupt t_next chain ends the walk here
+BT_DEPTH = 32                   # frames a backtrace follows at most
+# What swtch() (swtch.S) leaves at t_pcb.pcb_rsp, from the lowest address:
+# the six callee-saved registers it pushed, then its return address.
+SWTCH_SAVED = ("r15", "r14", "r13", "r12", "rbx", "rbp")
+SWTCH_RET = 6                   # index of the return address, in words
+
+
+def kthreads() -> Iterator[gdb.Value]:
+    """Every thread on the kernel's list (thread_list, through t_next)."""
+    t = symbol("thread_list", NO_THREADS)
+    seen: set[int] = set()
+    while int(t) != 0 and int(t) not in seen and len(seen) < THREAD_LIST_CAP:
+        seen.add(int(t))
+        yield t
+        t = t["t_next"]
+
+
+def running_threads() -> dict[int, int]:
+    """thread address -> the CPU that runs it (cpus[i].cpu_thread)."""
+    cpus = symbol("cpus", NO_THREADS)
+    return {int(cpus[i]["cpu_thread"]): i
+            for i in range(int(symbol("ncpus", NO_THREADS)))
+            if int(cpus[i]["cpu_online"]) and int(cpus[i]["cpu_thread"])}
+
+
+def thread_state(t: gdb.Value) -> str:
+    """t_state by its enum name (TS_SLEEP), as the debug info spells it."""
+    return str(t["t_state"])
+
+
+def thread_where(t: gdb.Value, running: dict[int, int]) -> str:
+    """What a thread is doing, in a few words."""
+    if int(t) in running:
+        return f"running on cpu {running[int(t)]}"
+    wchan = int(t["t_wchan"])
+    if thread_state(t) == "TS_SLEEP" and wchan:
+        cv = t["t_wchan"].cast(gdb.lookup_type("kcondvar_t").pointer())
+        return f"asleep on {wchan:#x} ({c_string(cv['cv_name'], '?')})"
+    return "off cpu" if int(t["t_pcb"]["pcb_rsp"]) else "never switched out"
+
+
+def thread_label(t: gdb.Value) -> tuple[int, str]:
+    """pid and the name ps shows: p_comm, and t_name for the kernel's."""
+    p = t["t_procp"]
+    if int(p) == 0:
+        return -1, c_string(t["t_name"], "?")
+    comm = p["p_comm"].string(errors="replace",
+                              length=16).split("\0")[0] or "?"
+    pid = int(p["p_pid"])
+    if pid == 0:
+        comm += "/" + c_string(t["t_name"], "?")
+    return pid, comm
+
+
+def saved_words(t: gdb.Value) -> list[int] | None:
+    """The seven words swtch() left at t_pcb.pcb_rsp, or None if the
+    thread has never been switched out (an AP's idle thread at boot)."""
+    rsp = int(t["t_pcb"]["pcb_rsp"])
+    if rsp == 0:
+        return None
+    data = bytes(gdb.selected_inferior().read_memory(rsp, 8 * 7))
+    return [u64(data, i) for i in range(7)]
+
+
+def print_saved(t: gdb.Value) -> None:
+    words = saved_words(t)
+    if words is None:
+        out("      no saved context: it has run since boot without a switch")
+        return
+    rsp = int(t["t_pcb"]["pcb_rsp"])
+    out(f"      pcb_rsp {rsp:#x}, resumes at {where(words[SWTCH_RET])}")
+    out("      " + " ".join(f"{name} {words[i]:016x}" for i, name in
+                            reversed(list(enumerate(SWTCH_SAVED)))))
+
+
+def find_thread(pred: Callable[[gdb.Value], bool],
+                what: str) -> list[gdb.Value]:
+    found = [t for t in kthreads() if pred(t)]
+    if not found:
+        raise VmError(f"no thread {what} on thread_list (vm-proc lists "
+                      "them)")
+    return found
+
+
+def read_word(addr: int) -> int | None:
+    try:
+        return u64(bytes(gdb.selected_inferior().read_memory(addr, 8)))
+    except gdb.MemoryError:
+        return None
+
+
+def frame_walk(pc: int, rbp: int) -> Iterator[tuple[int, int | None]]:
+    """(return address, where it was read) up the chain of saved rbps:
+    [rbp] is the caller's rbp, [rbp + 8] the return address into it (the
+    first pc comes from swtch()'s frame: None). It stops at rbp 0
+    (thread_trampoline clears it), at an address outside the kernel's
+    half, or past BT_DEPTH frames."""
+    slot: int | None = None
+    for _ in range(BT_DEPTH):
+        yield pc, slot
+        if rbp < KPM_BASE or rbp % 8:
+            return
+        nxt, ret = read_word(rbp), read_word(rbp + 8)
+        if nxt is None or ret is None or ret < KPM_BASE:
+            return
+        pc, slot, rbp = ret, rbp + 8, nxt
+
+
+def print_backtrace(t: gdb.Value, running: dict[int, int]) -> None:
+    tid = int(t["t_tid"])
+    if int(t) in running:
+        out(f"thread {tid} is running on cpu {running[int(t)]}: its "
+            "registers are that CPU's (info threads, thread N, bt)")
+        return
+    words = saved_words(t)
+    if words is None:
+        out(f"thread {tid} has never been switched out: no saved frame")
+        return
+    out(f"thread {tid}, from its saved rbp:")
+    ends = {a for a in (_addrs.get("trap_return"), _addrs.get("user_return"))
+            if a is not None}
+    rbp = words[SWTCH_SAVED.index("rbp")]
+    for i, (pc, slot) in enumerate(frame_walk(words[SWTCH_RET], rbp)):
+        out(f"#{i:<2} {where(pc)}")
+        if pc in ends and slot is not None:
+            # The call pushed its return address just below the frame.
+            print_frame_regs(slot + 8)
+            return
+
+
+def print_frame_regs(at: int) -> None:
+    """The struct regs a call from trap_return or user_return sits on."""
+    rptr = _types.get("regs_ptr")
+    if rptr is None:
+        return
+    regs = gdb.Value(at).cast(rptr).dereference()
+    trapno, cs = field(regs, "trapno"), field(regs, "cs")
+    ring = "user" if cs & 3 == 3 else "kernel"
+    out(f"    struct regs at {at:#x}: trap {trapno:#x} ({trap_name(trapno)}) "
+        f"from {ring} rip {where(field(regs, 'rip'))}, rax "
+        f"{field(regs, 'rax'):#x}")
+
+
+class Proc(VmCommand):
+    """Threads and processes: vm-proc [PID | -bt TID] (lab 5).
+
+Without an argument: every thread on the kernel's list (thread_list,
+linked through t_next), as the monitor's ps sees processes: tid, the pid
+and command of its process (kernel threads: kernel/NAME), t_state, the CPU
+it runs or last ran on, and what it is doing. A thread no CPU is running
+has its context where swtch() (swtch.S) left it, at t_pcb.pcb_rsp: r15,
+r14, r13, r12, rbx, rbp, then the return address; those are printed too.
+With PID: the threads of that process, each with a backtrace. With -bt
+TID: the backtrace of thread TID. A backtrace follows the frame pointers
+from the saved rbp (the kernel is built with them), names each return
+address, and stops at a trap or system call frame, whose struct regs it
+decodes in one line."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-proc")
+
+    def run(self, argv: list[str]) -> None:
+        if not has_symbol("thread_list"):
+            raise Absent(NO_THREADS)
+        if int(gdb.parse_and_eval("thread_list")) == 0:
+            raise Absent("no threads yet: thread_init() has not run "
+                         "(kmain calls it once kmem is up)")
+        running = running_threads()
+        if not argv:
+            self.table(running)
+        elif argv[0] == "-bt" and len(argv) == 2:
+            tid = expr_int(argv[1])
+            for t in find_thread(lambda t: int(t["t_tid"]) == tid,
+                                 f"with tid {tid}"):
+                print_backtrace(t, running)
+        elif len(argv) == 1 and argv[0] != "-bt":
+            pid = expr_int(argv[0])
+            for t in find_thread(lambda t: thread_label(t)[0] == pid,
+                                 f"of pid {pid}"):
+                self.row(t, running)
+                print_backtrace(t, running)
+        else:
+            raise VmError("usage: vm-proc [PID | -bt TID]")
+
+    @staticmethod
+    def table(running: dict[int, int]) -> None:
+        out(f"{'tid':>4} {'pid':>4} {'comm':<16} {'state':<9} {'cpu':>3}  "
+            "doing")
+        for t in kthreads():
+            Proc.row(t, running)
+            if int(t) not in running:
+                print_saved(t)
+
+    @staticmethod
+    def row(t: gdb.Value, running: dict[int, int]) -> None:
+        pid, comm = thread_label(t)
+        cpu = "-" if int(t["t_cpu"]) == 0 else str(int(t["t_cpu"]["cpu_id"]))
+        out(f"{int(t['t_tid']):>4} {pid:>4} {comm:<16} "
+            f"{thread_state(t):<9} {cpu:>3}  {thread_where(t, running)}")
+
+
 # ------------------------------------------------------------- vm-help
 
 class Help(VmCommand):
@@ -772,10 +979,11 @@ def trap_return_addr() -> int | None:
 
 def _learn_addresses(_event: object = None) -> None:
     """Cache symbol addresses the unwinder needs (it must not evaluate)."""
-    try:
-        _addrs["trap_return"] = int(gdb.parse_and_eval("&trap_return"))
-    except gdb.error:
-        _addrs["trap_return"] = None
+    for name in ("trap_return", "user_return"):
+        try:
+            _addrs[name] = int(gdb.parse_and_eval(f"&{name}"))
+        except gdb.error:
+            _addrs[name] = None
     try:
         _types["regs_ptr"] = gdb.lookup_type("struct regs").pointer()
     except gdb.error:
@@ -884,4 +1092,4 @@ def _install(makers: tuple[Callable[[], VmCommand], ...]) -> None:
         " (vm-help lists them)")
 
 
-_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem))
+_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem, Proc))

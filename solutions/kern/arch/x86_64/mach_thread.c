@@ -4,6 +4,7 @@
  * switch changes besides registers, and user page tables that share the
  * kernel's half of the address space.
  */
+#if LAB >= 5
 #include <as.h>
 #include <cpu.h>
 #include <exec.h>
@@ -180,3 +181,4 @@ void mach_exec_reset(void)
 	memcpy(t->t_fpu, fpu_initial, sizeof(t->t_fpu));
 	fxrstor(t->t_fpu);
 }
+#endif /* LAB >= 5 */

@@ -12,6 +12,7 @@
  * A new thread's stack is built to look as if it had called swtch() from
  * thread_trampoline, which passes the outgoing thread to thread_start().
  */
+#if LAB >= 5
 #define PCB_RSP 0		/* offsetof(kthread_t, t_pcb.pcb_rsp) */
 
 	.text
@@ -40,3 +41,4 @@ thread_trampoline:
 	xorl %ebp, %ebp			/* the end of every backtrace */
 	call thread_start
 	ud2				/* thread_start never returns */
+#endif /* LAB >= 5 */

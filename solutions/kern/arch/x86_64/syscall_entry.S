@@ -16,6 +16,7 @@
  * 0 on Intel CPUs, on the user's stack: the classic sysret hole). Any
  * other frame (one exec or a signal rewrote) goes out with iretq.
  */
+#if LAB >= 5
 #define CPU_KSTACK 8		/* struct cpu (cpuvar.h, machcpu.h) */
 #define CPU_USCRATCH 16
 #define KDS_SEL 0x10
@@ -124,3 +125,4 @@ user_return:
 user_enter:
 	movq %rdi, %rsp
 	jmp user_return
+#endif /* LAB >= 5 */
