@@ -142,6 +142,8 @@ void sched_tick(void);
  * one CPU between processes.
  */
 extern bool disp_onecpu;
+/* The most CPUs seen running user threads at once (tests reset it). */
+extern int disp_user_max;
 
 /* Threads that exist, for ps and the tests (disp_lock taken inside). */
 int thread_count(void);

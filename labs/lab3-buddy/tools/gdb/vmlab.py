@@ -15,6 +15,8 @@ It also teaches gdb to unwind through a trap frame: the caller of the frame
 at trap_return (entry.S) is the code the trap interrupted, with the
 registers cmntrap saved in its struct regs. So `bt` inside trap() reaches
 the faulting function, and `finish` out of trap() stops at trap_return.
+From lab 5 the frame at user_return (syscall_entry.S) is read the same
+way: `bt` in a system call ends at the user's `syscall` instruction.
 
 Everything is read from guest memory through the kernel's own symbols and
 debug info. Page tables are physical memory: they are read through the
@@ -865,8 +867,7 @@ def print_backtrace(t: gdb.Value, running: dict[int, int]) -> None:
         out(f"thread {tid} has never been switched out: no saved frame")
         return
     out(f"thread {tid}, from its saved rbp:")
-    ends = {a for a in (_addrs.get("trap_return"), _addrs.get("user_return"))
-            if a is not None}
+    ends = frame_ends()
     rbp = words[SWTCH_SAVED.index("rbp")]
     for i, (pc, slot) in enumerate(frame_walk(words[SWTCH_RET], rbp)):
         out(f"#{i:<2} {where(pc)}")
@@ -1000,18 +1001,27 @@ class FrameId:
         self.pc = gdb.Value(pc)
 
 
+def frame_ends() -> set[int]:
+    """The return addresses with a struct regs at %rsp: trap_return
+    (cmntrap's call of trap()) and user_return (syscall_entry's call of
+    syscall_handler()), those this kernel has."""
+    return {a for a in (_addrs.get("trap_return"), _addrs.get("user_return"))
+            if a is not None}
+
+
 class TrapFrameUnwinder(Unwinder):
-    """At trap_return, %rsp points at the struct regs cmntrap pushed: the
-    caller is the interrupted code, with the registers saved there. The
-    frame's id is (rp, trap_return) however it is reached, so `finish`
-    out of trap() recognizes the frame it lands in."""
+    """At trap_return (or user_return), %rsp points at the struct regs
+    cmntrap (or syscall_entry) pushed: the caller is the interrupted code,
+    with the registers saved there. The frame's id is (rp, the return
+    address) however it is reached, so `finish` out of trap() recognizes
+    the frame it lands in."""
 
     def __init__(self) -> None:
         super().__init__("vmlab-trap-frame")
 
     def __call__(self, pending: gdb.PendingFrame) -> gdb.UnwindInfo | None:
-        ret = _addrs.get("trap_return")
-        if ret is None or int(pending.read_register("rip")) != ret:
+        ret = int(pending.read_register("rip"))
+        if ret not in frame_ends():
             return None
         rptr = _types.get("regs_ptr")
         if rptr is None:
@@ -1072,8 +1082,7 @@ class TrapFrameFilter:
     @staticmethod
     def _decorate(fd: FrameDecorator) -> FrameDecorator:
         newer = fd.inferior_frame().newer()
-        ret = _addrs.get("trap_return")
-        if newer is not None and ret is not None and newer.pc() == ret:
+        if newer is not None and newer.pc() in frame_ends():
             return InterruptedFrame(fd)
         return fd
 

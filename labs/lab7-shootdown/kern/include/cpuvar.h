@@ -35,6 +35,7 @@ struct cpu {
 	struct kthread *cpu_thread;      /* running now; disp_lock */
 	struct kthread *cpu_idle_thread; /* set once */
 	bool cpu_timer_on;         /* the scheduler's tick is armed here */
+	struct cpu *cpu_poke;      /* an idle CPU to wake after disp_lock */
 	uint64_t cpu_switches;     /* context switches (ps, tests) */
 	int cpu_id;                /* index in cpus[]; set once */
 	volatile int cpu_online;   /* set by the CPU itself once it runs */

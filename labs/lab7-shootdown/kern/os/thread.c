@@ -39,6 +39,7 @@ extern char boot_stack_bottom[], boot_stack_top[];
 
 static void idle_loop(void) __attribute__((noreturn));
 static void resched_intr(struct regs *rp);
+static void disp_unlock(void);
 
 bool thread_is_user(const kthread_t *t)
 {
@@ -197,13 +198,14 @@ static void thread_reap(kthread_t *t)
 /* After a switch, the incoming thread's part: the lock, the dead. */
 static void disp_finish(kthread_t *prev)
 {
-	spin_unlock(&disp_lock);
+	disp_unlock();
 	if (prev != NULL && prev->t_state == TS_ZOMB)
 		thread_reap(prev);
 }
 
 /* Tests: dispatch threads on the boot CPU only (see thread.h). */
 bool disp_onecpu;
+int disp_user_max; /* disp_lock */
 
 /* Take the first thread off the run queue, or NULL. */
 static kthread_t *runq_take(void)
@@ -250,6 +252,14 @@ static kthread_t *disp_switch(void)
 	next->t_cpu = c;
 	c->cpu_thread = next;
 	c->cpu_switches++;
+	if (thread_is_user(next)) {
+		int n = 0;
+
+		for (int i = 0; i < ncpus; i++)
+			n += cpus[i].cpu_thread != NULL &&
+			     thread_is_user(cpus[i].cpu_thread);
+		disp_user_max = MAX(disp_user_max, n);
+	}
 	mach_thread_switch(cur, next);
 	return swtch(cur, next);
 }
@@ -277,15 +287,44 @@ static void runq_put(kthread_t *t)
 	else
 		runq_head = t;
 	runq_tail = t;
+	/*
+	 * Wake one idle CPU to take it, once disp_lock is released
+	 * (disp_unlock): an IPI is an MMIO write, and under QEMU's icount an
+	 * I/O access can end this CPU's turn while it holds the lock.
+	 */
 	for (int i = 0; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 
 		if (c != curcpu() && c->cpu_online &&
 		    c->cpu_idle_thread != NULL &&
 		    c->cpu_thread == c->cpu_idle_thread) {
-			ipi_send(c->cpu_m.mcpu_apicid, T_RESCHED);
+			curcpu()->cpu_poke = c;
 			break;
 		}
+	}
+}
+
+/*
+ * Release disp_lock, then do what had to wait for that: wake the idle CPU
+ * runq_put() chose, and start or stop this CPU's scheduler tick for the
+ * thread now running (both are device writes, kept out of the lock).
+ */
+static void disp_unlock(void)
+{
+	struct cpu *c = curcpu();
+	struct cpu *poke = c->cpu_poke;
+	bool user = thread_is_user(c->cpu_thread);
+
+	c->cpu_poke = NULL;
+	spin_unlock(&disp_lock);
+	if (poke != NULL)
+		ipi_send(poke->cpu_m.mcpu_apicid, T_RESCHED);
+	if (user && !c->cpu_timer_on) {
+		lapic_timer_start(SCHED_HZ);
+		c->cpu_timer_on = true;
+	} else if (!user && c->cpu_timer_on) {
+		lapic_timer_stop();
+		c->cpu_timer_on = false;
 	}
 }
 
@@ -300,7 +339,7 @@ void setrun(kthread_t *t)
 {
 	spin_lock(&disp_lock);
 	setrun_locked(t);
-	spin_unlock(&disp_lock);
+	disp_unlock();
 }
 
 void yield(void)
@@ -309,7 +348,7 @@ void yield(void)
 
 	spin_lock(&disp_lock);
 	if (runq_head == NULL) {
-		spin_unlock(&disp_lock);
+		disp_unlock();
 		return;
 	}
 	if (t != curcpu()->cpu_idle_thread)
@@ -351,7 +390,7 @@ void cv_broadcast(kcondvar_t *cv)
 	for (kthread_t *t = thread_list; t != NULL; t = t->t_next)
 		if (t->t_state == TS_SLEEP && t->t_wchan == cv)
 			setrun_locked(t);
-	spin_unlock(&disp_lock);
+	disp_unlock();
 }
 
 static void idle_loop(void)

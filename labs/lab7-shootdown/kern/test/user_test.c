@@ -11,6 +11,7 @@
  * A program cannot even start until lab 5's layer works: exec maps it
  * through as_map() and seg_vn, and its pages come through the page cache.
  */
+#include <cpuvar.h>
 #include <kernel.h>
 #include <ktest.h>
 #include <proc.h>
@@ -80,4 +81,32 @@ KTEST(user, timer_preemption)
 	disp_onecpu = true;
 	user_expect_pass("/bin/spin", argv);
 	disp_onecpu = false;
+}
+/*
+ * Four CPUs run four processes at once: two spin programs make six
+ * CPU-bound processes, and the dispatcher must have had a user thread on
+ * every CPU at some moment. A dispatcher that never wakes an idle CPU for
+ * a new thread (or one CPU that takes everything) runs them one or two
+ * at a time.
+ */
+KTEST(user, four_cpus_at_once)
+{
+	static const char *const argv[] = { "spin", NULL };
+	int pids[2], wstat;
+
+	if (ncpus < 4)
+		ktest_skip("fewer than 4 CPUs");
+	spin_lock(&disp_lock);
+	disp_user_max = 0;
+	spin_unlock(&disp_lock);
+	for (int i = 0; i < 2; i++) {
+		pids[i] = proc_spawn("/bin/spin", argv, NULL);
+		ASSERT_GT(pids[i], 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(proc_wait(pids[i], &wstat, false, NULL), pids[i]);
+		EXPECT_EQ(wstat, 0);
+	}
+	proc_reap_orphans();
+	EXPECT_GE(disp_user_max, 4);
 }

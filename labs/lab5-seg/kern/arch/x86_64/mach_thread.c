@@ -90,7 +90,8 @@ void mach_thread_stack_init(kthread_t *t)
  * is what keeps single-threaded processes right on several CPUs: a CPU
  * only ever caches the address space it runs); a switch to a kernel
  * thread goes back to the kernel's, so that no CPU keeps a dead process's
- * tables loaded. The scheduler's tick runs only while a user thread does.
+ * tables loaded. (The scheduler's tick is disp_unlock()'s, after the
+ * switch: no device is touched while disp_lock is held.)
  */
 void mach_thread_switch(kthread_t *from, kthread_t *to)
 {
@@ -109,18 +110,10 @@ void mach_thread_switch(kthread_t *from, kthread_t *to)
 			as_activate(to->t_procp->p_as);
 		else
 			as_deactivate();
-		if (!c->cpu_timer_on) {
-			lapic_timer_start(SCHED_HZ);
-			c->cpu_timer_on = true;
-		}
 	} else {
 		c->cpu_kstack = 0;
 		c->cpu_m.mcpu_tss.rsp[0] = default_rsp0[c->cpu_id];
 		as_deactivate();
-		if (c->cpu_timer_on) {
-			lapic_timer_stop();
-			c->cpu_timer_on = false;
-		}
 	}
 }
 
