@@ -168,10 +168,18 @@ int anon_dup(struct anon_map *src, size_t sindex, struct anon_map *dst,
 	     size_t dindex, size_t npages)
 {
 	ASSERT(spin_held(&src->am_lock) && spin_held(&dst->am_lock));
+	ASSERT(sindex + npages <= src->am_size && dindex + npages <= dst->am_size);
 	for (size_t i = 0; i < npages; i++) {
-		struct anon *ap = anon_get(src, sindex + i);
+		struct anon **chunk = src->am_chunks[(sindex + i) / ANON_CHUNK];
+		struct anon *ap;
 		int err;
 
+		if (chunk == NULL) {
+			/* A chunk never touched: skip to the next one. */
+			i += ANON_CHUNK - 1 - (sindex + i) % ANON_CHUNK;
+			continue;
+		}
+		ap = chunk[(sindex + i) % ANON_CHUNK];
 		if (ap == NULL)
 			continue;
 		err = anon_set(dst, dindex + i, ap);
