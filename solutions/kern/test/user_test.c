@@ -92,7 +92,8 @@ KTEST(user, timer_preemption)
  */
 KTEST(user, four_cpus_at_once)
 {
-	static const char *const argv[] = { "spin", NULL };
+	/* Rounds enough that six processes are runnable together a while. */
+	static const char *const argv[] = { "spin", "4000", NULL };
 	int pids[2], wstat;
 
 	if (ncpus < 4)

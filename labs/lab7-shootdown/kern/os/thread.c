@@ -40,6 +40,7 @@ extern char boot_stack_bottom[], boot_stack_top[];
 static void idle_loop(void) __attribute__((noreturn));
 static void resched_intr(struct regs *rp);
 static void disp_unlock(void);
+static void disp_poke_idle(void);
 
 bool thread_is_user(const kthread_t *t)
 {
@@ -243,6 +244,8 @@ static kthread_t *disp_switch(void)
 	next = runq_take();
 	if (next == NULL)
 		next = c->cpu_idle_thread;
+	else if (runq_head != NULL)
+		disp_poke_idle(); /* more waiting: wake another CPU */
 	if (next == cur) {
 		cur->t_state = TS_ONPROC;
 		return NULL;
@@ -287,19 +290,30 @@ static void runq_put(kthread_t *t)
 	else
 		runq_head = t;
 	runq_tail = t;
-	/*
-	 * Wake one idle CPU to take it, once disp_lock is released
-	 * (disp_unlock): an IPI is an MMIO write, and under QEMU's icount an
-	 * I/O access can end this CPU's turn while it holds the lock.
-	 */
-	for (int i = 0; i < ncpus; i++) {
-		struct cpu *c = &cpus[i];
+	disp_poke_idle();
+}
+
+/*
+ * Choose one idle CPU to wake once disp_lock is released (disp_unlock):
+ * an IPI is an MMIO write, and under QEMU's icount an I/O access can end
+ * this CPU's turn while it holds the lock. The choice rotates, so that
+ * threads queued in a burst wake different CPUs, and a CPU that takes a
+ * thread and leaves others queued wakes the next (disp_switch).
+ */
+static void disp_poke_idle(void)
+{
+	static int next; /* disp_lock */
+
+	ASSERT(spin_held(&disp_lock));
+	for (int k = 0; k < ncpus; k++) {
+		struct cpu *c = &cpus[(next + k) % ncpus];
 
 		if (c != curcpu() && c->cpu_online &&
 		    c->cpu_idle_thread != NULL &&
 		    c->cpu_thread == c->cpu_idle_thread) {
 			curcpu()->cpu_poke = c;
-			break;
+			next = (c->cpu_id + 1) % ncpus;
+			return;
 		}
 	}
 }
