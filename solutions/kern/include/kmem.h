@@ -191,5 +191,9 @@ void kmem_free(void *buf, size_t size);
 void kmem_reap(void);
 /* Print one line per cache, as illumos's ::kmastat. */
 void kmem_kmastat(void);
+#if LAB >= 5
+/* Pages held by every cache's slabs (leak accounting). */
+uint64_t kmem_slab_pages(void);
+#endif
 
 #endif /* KMEM_H */

@@ -195,6 +195,7 @@ static void thread_reap(kthread_t *t)
 			THREAD_STACK_ORDER);
 	t->t_state = TS_FREE;
 	kmem_cache_free(thread_cache, t);
+	__atomic_sub_fetch(&thread_zombies, 1, __ATOMIC_RELEASE);
 }
 
 /* After a switch, the incoming thread's part: the lock, the dead. */
@@ -208,6 +209,7 @@ static void disp_finish(kthread_t *prev)
 /* Tests: dispatch threads on the boot CPU only (see thread.h). */
 bool disp_onecpu;
 int disp_user_max; /* disp_lock */
+int thread_zombies; /* exited, stack not yet freed; atomic */
 
 /* Take the first thread off the run queue, or NULL. */
 static kthread_t *runq_take(void)
@@ -381,6 +383,7 @@ void thread_exit(void)
 	spin_lock(&disp_lock);
 	thread_list_remove(t);
 	t->t_state = TS_ZOMB;
+	__atomic_add_fetch(&thread_zombies, 1, __ATOMIC_RELAXED);
 	disp_switch();
 	panic("thread_exit: a dead thread ran again");
 }

@@ -191,5 +191,7 @@ void kmem_free(void *buf, size_t size);
 void kmem_reap(void);
 /* Print one line per cache, as illumos's ::kmastat. */
 void kmem_kmastat(void);
+/* Pages held by every cache's slabs (leak accounting). */
+uint64_t kmem_slab_pages(void);
 
 #endif /* KMEM_H */

@@ -145,6 +145,12 @@ extern bool disp_onecpu;
 /* The most CPUs seen running user threads at once (tests reset it). */
 extern int disp_user_max;
 
+/*
+ * Threads that have exited but whose stacks are not yet freed: the next
+ * thread on their CPU frees them as it comes in. Atomic.
+ */
+extern int thread_zombies;
+
 /* Threads that exist, for ps and the tests (disp_lock taken inside). */
 int thread_count(void);
 

@@ -1264,6 +1264,26 @@ static void kmem_cache_stat(kmem_cache_t *cp, struct kmem_stat *st)
 }
 
 /*
+ * Pages the slab layers of all caches hold (the tests' leak ledger: a
+ * page a cache keeps is not a leaked page). kmem_lock, then each
+ * cache_lock, as kmem_kmastat() takes them.
+ */
+uint64_t kmem_slab_pages(void)
+{
+	uint64_t pages = 0;
+
+	spin_lock(&kmem_lock);
+	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next) {
+		spin_lock(&cp->cache_lock);
+		pages += (cp->cache_slab_create - cp->cache_slab_destroy) *
+			 (cp->cache_slabsize / PAGESIZE);
+		spin_unlock(&cp->cache_lock);
+	}
+	spin_unlock(&kmem_lock);
+	return pages;
+}
+
+/*
  * Print one line per cache, as illumos's ::kmastat: "in use" counts
  * buffers out of the slabs, magazine rounds too; slab lk and depot lk
  * count lock acquisitions. Holds kmem_lock while it prints, so no cache

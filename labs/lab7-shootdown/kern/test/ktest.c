@@ -44,6 +44,8 @@
 #include <ktest.h>
 #include <anon.h>
 #include <hat.h>
+#include <kmem.h>
+#include <page.h>
 #include <proc.h>
 #include <thread.h>
 #include <lapic.h>
@@ -270,21 +272,35 @@ static unsigned budget_of(const struct ktest *t)
 /*
  * The leak ledger: what a test may not keep once it is over. Processes
  * and threads it started must be gone (reaped), and so must the anon
- * pages they held; and if it started processes, every page-table page
- * they had. A test that leaks fails, and the diagnostic says what.
+ * pages they held; if it started processes, so must every page-table
+ * page they had. And no page may be missing: the free pages plus those
+ * the kernel keeps on purpose (kmem's slabs, the page cache, page tables)
+ * must add up to what they did before. A test that leaks fails, and the
+ * diagnostic says what.
  */
 struct ledger {
 	int procs, threads;
-	uint64_t anon, ptpages, spawned;
+	uint64_t anon, ptpages, spawned, pages;
 };
+
+/* Let threads that exited on other CPUs be freed (a few switches). */
+static void ledger_settle(void)
+{
+	for (uint64_t spins = 0; spins < 100000000 &&
+	     __atomic_load_n(&thread_zombies, __ATOMIC_ACQUIRE) != 0; spins++)
+		__asm__ volatile("pause");
+}
 
 static void ledger_take(struct ledger *l)
 {
+	ledger_settle();
 	l->procs = proc_count();
 	l->threads = thread_count();
 	l->anon = anon_count();
 	l->ptpages = hat_ptpages_live();
 	l->spawned = __atomic_load_n(&proc_spawned, __ATOMIC_RELAXED);
+	l->pages = page_free_count() + kmem_slab_pages() +
+		   page_cache_count() + l->ptpages;
 }
 
 static void ledger_check(const struct ledger *before)
@@ -308,6 +324,11 @@ static void ledger_check(const struct ledger *before)
 		ktest_fail(__FILE__, __LINE__,
 			   "leak: %lu page-table pages before the test, %lu "
 			   "after", before->ptpages, now.ptpages);
+	if (now.pages != before->pages)
+		ktest_fail(__FILE__, __LINE__,
+			   "leak: %ld pages neither free nor kept by kmem, the "
+			   "page cache or page tables",
+			   (long)(before->pages - now.pages));
 }
 
 static int run_one(const struct ktest *t, int num)
