@@ -125,6 +125,61 @@ static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t a3,
 	return n;
 }
 
+static long sys_pread64(uint64_t fd, uint64_t buf, uint64_t len, uint64_t off,
+			uint64_t a4, uint64_t a5)
+{
+	file_t *fp = getf((int)fd);
+	long n;
+
+	(void)a4, (void)a5;
+	if (fp == NULL || !(fp->f_flag & FREAD)) {
+		if (fp != NULL)
+			releasef(fp);
+		return -EBADF;
+	}
+	if (fp->f_vnode->v_type != VREG) {
+		releasef(fp);
+		return fp->f_vnode->v_type == VDIR ? -EISDIR : -ESPIPE;
+	}
+	if ((int64_t)len < 0 || (int64_t)off < 0) {
+		releasef(fp);
+		return -EINVAL;
+	}
+	n = user_range_ok(buf, len) ? VOP_READ(fp->f_vnode, off, (void *)buf,
+					       len, true)
+				    : -EFAULT;
+	releasef(fp);
+	return n;
+}
+
+static long sys_pwrite64(uint64_t fd, uint64_t buf, uint64_t len,
+			 uint64_t off, uint64_t a4, uint64_t a5)
+{
+	file_t *fp = getf((int)fd);
+	long n;
+
+	(void)a4, (void)a5;
+	if (fp == NULL || !(fp->f_flag & FWRITE)) {
+		if (fp != NULL)
+			releasef(fp);
+		return -EBADF;
+	}
+	if (fp->f_vnode->v_type != VREG) {
+		releasef(fp);
+		return -ESPIPE;
+	}
+	if ((int64_t)len < 0 || (int64_t)off < 0) {
+		releasef(fp);
+		return -EINVAL;
+	}
+	n = !user_range_ok(buf, len) ? -EFAULT
+	    : len == 0 ? 0
+		       : VOP_WRITE(fp->f_vnode, off, (const void *)buf, len,
+				   true);
+	releasef(fp);
+	return n;
+}
+
 struct iovec {
 	uint64_t iov_base;
 	uint64_t iov_len;
@@ -327,6 +382,18 @@ static long sys_ioctl(uint64_t fd, uint64_t cmd, uint64_t arg, uint64_t a3,
 
 #define PROT_MASK (PROT_READ | PROT_WRITE | PROT_EXEC)
 
+/* Does no segment of as touch [addr, addr + len)? */
+static bool map_range_free(struct as *as, uintptr_t addr, size_t len)
+{
+	char vec[1];
+
+	/* as_incore fails with -ENOMEM where any page is unmapped. */
+	for (size_t off = 0; off < len; off += PAGESIZE)
+		if (as_incore(as, addr + off, PAGESIZE, vec) == 0)
+			return false;
+	return true;
+}
+
 static long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot,
 		     uint64_t flags, uint64_t fd, uint64_t off)
 {
@@ -371,6 +438,10 @@ static long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot,
 			if (err != 0)
 				goto out;
 		}
+	} else if (addr % PAGESIZE == 0 && addr >= USERBASE &&
+		   user_range_ok(addr, len) && addr + len <= MMAP_TOP &&
+		   map_range_free(p->p_as, addr, len)) {
+		va = addr; /* a free hint is taken as given */
 	} else {
 		err = as_gap(p->p_as, len, &va);
 		if (err != 0)
@@ -716,6 +787,8 @@ static const struct sysent {
 	SYS(12, sys_brk),
 	SYS(14, sys_rt_sigprocmask),
 	SYS(16, sys_ioctl),
+	SYS(17, sys_pread64),
+	SYS(18, sys_pwrite64),
 	SYS(20, sys_writev),
 	SYS(24, sys_sched_yield),
 	SYS(27, sys_mincore),

@@ -63,53 +63,96 @@ static void user_expect_pass(const char *path, const char *const argv[])
 		user_expect_pass("/bin/" prog, argv);                     \
 	}
 
+/* Lab 5: programs that need exec (as_map, seg_vn) and the page cache. */
 USER_TEST(hello_printf, "hello")
 USER_TEST(errno_table, "errno_test")
-USER_TEST(fork_wait_status, "fork_wait")
 USER_TEST(anon_minflt, "minflt")
 USER_TEST(read_file_bytes, "read_file")
 USER_TEST(syscall_registers, "regs")
+USER_TEST(mmap_semantics, "mmap_test")
+
+#if LAB >= 6
+/* Lab 6: programs that fork. */
+USER_TEST(fork_wait_status, "fork_wait")
 USER_TEST(exec_static_and_pie, "exec_test")
+#endif
+
 /*
- * Two CPU-bound children and their parent on one CPU: both children make
- * progress only if the timer takes the CPU from whichever runs (a
- * scheduler with no preemption hangs here, and the watchdog ends it).
+ * The accesses that must kill a process, each in a process of its own
+ * (mmap_test CASE): the signal is the test. A driver that maps what it
+ * should refuse lets the program live (exit status 3).
+ */
+KTEST(user, mmap_faults_kill)
+{
+	static const struct {
+		const char *what;
+		int sig;
+	} cases[] = {
+		{ "write_ro", SIGSEGV },
+		{ "read_none", SIGSEGV },
+		{ "after_munmap", SIGSEGV },
+		{ "past_eof", SIGBUS },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *argv[] = { "mmap_test", cases[i].what, NULL };
+		int wstat = user_run("/bin/mmap_test", argv);
+
+		if ((wstat & 0x7f) != cases[i].sig)
+			ktest_fail(__FILE__, __LINE__,
+				   "mmap_test %s: wait status %#x, want signal "
+				   "%d", cases[i].what, (unsigned)wstat,
+				   cases[i].sig);
+	}
+}
+
+/* Start n burn processes of rounds each; wait for all; all must exit 0. */
+static void burn_n(int n, const char *rounds)
+{
+	const char *argv[] = { "burn", rounds, NULL };
+	int pids[8], wstat;
+
+	ASSERT(n <= (int)ARRAY_SIZE(pids));
+	for (int i = 0; i < n; i++) {
+		pids[i] = proc_spawn("/bin/burn", argv, NULL);
+		ASSERT_GT(pids[i], 0);
+	}
+	for (int i = 0; i < n; i++) {
+		EXPECT_EQ(proc_wait(pids[i], &wstat, false, NULL), pids[i]);
+		EXPECT_EQ(wstat, 0);
+	}
+}
+
+/*
+ * Two CPU-bound processes on one CPU: only the timer can take the CPU
+ * from the one running, so the dispatcher must have preempted a user
+ * thread for another at least twice (a kernel that never preempts runs
+ * them one after the other, with no preemption at all).
  */
 KTEST(user, timer_preemption)
 {
-	static const char *const argv[] = { "spin", NULL };
+	uint64_t before = disp_preemptions;
 
 	disp_onecpu = true;
-	user_expect_pass("/bin/spin", argv);
+	burn_n(2, "1500000");
 	disp_onecpu = false;
+	EXPECT_GE(disp_preemptions - before, 2UL);
 }
+
 /*
- * Four CPUs run four processes at once: two spin programs make six
- * CPU-bound processes, and the dispatcher must have had a user thread on
- * every CPU at some moment. A dispatcher that never wakes an idle CPU for
- * a new thread (or one CPU that takes everything) runs them one or two
- * at a time.
+ * Four CPUs run four processes at once: six CPU-bound processes, and the
+ * dispatcher must have had a user thread on every CPU at some moment. A
+ * dispatcher that never wakes an idle CPU for a new thread (or one CPU
+ * that takes everything) runs them one or two at a time.
  */
 KTEST(user, four_cpus_at_once)
 {
-	/* Rounds enough that six processes are runnable together a while. */
-	static const char *const argv[] = { "spin", "4000", NULL };
-	int pids[2], wstat;
-
 	if (ncpus < 4)
 		ktest_skip("fewer than 4 CPUs");
 	spin_lock(&disp_lock);
 	disp_user_max = 0;
 	spin_unlock(&disp_lock);
-	for (int i = 0; i < 2; i++) {
-		pids[i] = proc_spawn("/bin/spin", argv, NULL);
-		ASSERT_GT(pids[i], 0);
-	}
-	for (int i = 0; i < 2; i++) {
-		EXPECT_EQ(proc_wait(pids[i], &wstat, false, NULL), pids[i]);
-		EXPECT_EQ(wstat, 0);
-	}
-	proc_reap_orphans();
+	burn_n(6, "500000");
 	EXPECT_GE(disp_user_max, 4);
 }
 #endif /* LAB >= 5 */

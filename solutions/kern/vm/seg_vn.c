@@ -48,13 +48,16 @@ const struct seg_ops segvn_ops = {
 	.incore = segvn_incore,
 };
 
+#if SOL >= 5
 static size_t seg_pages(const struct seg *seg)
 {
 	return seg->s_size / PAGESIZE;
 }
+#endif
 
 int segvn_create(struct seg *seg, void *argsp)
 {
+#if SOL >= 5
 	const struct segvn_crargs *a = argsp;
 	struct segvn_data *svd;
 
@@ -83,8 +86,13 @@ int segvn_create(struct seg *seg, void *argsp)
 	seg->s_ops = &segvn_ops;
 	seg->s_data = svd;
 	return 0;
+#else
+	(void)seg, (void)argsp;
+	return -ENOSYS; /* lab 5: set up the segment's driver data */
+#endif
 }
 
+#if SOL >= 5
 /*
  * Cut seg at addr: seg keeps [s_base, addr), and a new segment with the
  * same mapping takes [addr, end), sharing seg's anon_map at the right
@@ -134,9 +142,11 @@ static struct seg *segvn_isolate(struct seg *seg, uintptr_t addr, size_t len)
 		return NULL;
 	return seg;
 }
+#endif
 
 static int segvn_unmap(struct seg *seg, uintptr_t addr, size_t len)
 {
+#if SOL >= 5
 	struct as *as = seg->s_as;
 	struct segvn_data *svd;
 
@@ -156,21 +166,30 @@ static int segvn_unmap(struct seg *seg, uintptr_t addr, size_t len)
 	SEGOP_FREE(seg);
 	seg_free(seg);
 	return 0;
+#else
+	(void)seg, (void)addr, (void)len;
+	return -ENOSYS; /* lab 5: unmap part of a segment, splitting it */
+#endif
 }
 
 static void segvn_free(struct seg *seg)
 {
+#if SOL >= 5
 	struct segvn_data *svd = seg->s_data;
 
 	if (svd->amp != NULL)
 		anonmap_decref(svd->amp);
 	kmem_free(svd, sizeof(*svd));
 	seg->s_data = NULL;
+#else
+	(void)seg; /* lab 5: release what the segment holds */
+#endif
 }
 
 static int segvn_setprot(struct seg *seg, uintptr_t addr, size_t len,
 			 unsigned prot)
 {
+#if SOL >= 5
 	struct segvn_data *svd = seg->s_data;
 
 	ASSERT(spin_held(&seg->s_as->a_lock));
@@ -190,8 +209,13 @@ static int segvn_setprot(struct seg *seg, uintptr_t addr, size_t len,
 	 */
 	hat_unload(&seg->s_as->a_hat, addr, len);
 	return 0;
+#else
+	(void)seg, (void)addr, (void)len, (void)prot;
+	return -ENOSYS; /* lab 5: change part of a segment's protection */
+#endif
 }
 
+#if SOL >= 5
 /* May an access of kind rw go through a segment with protection prot? */
 static bool segvn_allows(unsigned prot, enum seg_rw rw)
 {
@@ -204,7 +228,9 @@ static bool segvn_allows(unsigned prot, enum seg_rw rw)
 		return prot != 0; /* x86 cannot map write- or exec-only */
 	}
 }
+#endif
 
+#if SOL >= 5
 /* Load one page of a fault; the amp's lock held if there is one. */
 static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 				   uintptr_t a, enum seg_rw rw)
@@ -219,6 +245,7 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 	if (svd->amp != NULL)
 		ap = anon_get(svd->amp, idx);
 	if (ap != NULL) {
+#if SOL >= 6
 		if (svd->type == MAP_PRIVATE && ap->an_refcnt > 1) {
 			if (rw == S_WRITE) {
 				/* Copy-on-write: a copy of our own. */
@@ -233,6 +260,11 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 				prot &= ~PROT_WRITE; /* still shared */
 			}
 		}
+#else
+		/* lab 6: a slot shared since fork is copied on write */
+		if (svd->type == MAP_PRIVATE && ap->an_refcnt > 1)
+			panic("segvn_fault: lab 6: copy-on-write");
+#endif
 		pp = ap->an_page;
 	} else if (svd->vp == NULL) {
 		ap = anon_alloc(NULL);
@@ -273,11 +305,13 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 		return FC_NOMEM;
 	return FC_OK;
 }
+#endif
 
 static faultcode_t segvn_fault(struct hat *hat, struct seg *seg,
 			       uintptr_t addr, size_t len,
 			       enum fault_type type, enum seg_rw rw)
 {
+#if SOL >= 5
 	struct segvn_data *svd = seg->s_data;
 	faultcode_t fc = FC_OK;
 
@@ -294,10 +328,15 @@ static faultcode_t segvn_fault(struct hat *hat, struct seg *seg,
 	if (svd->amp != NULL)
 		spin_unlock(&svd->amp->am_lock);
 	return fc;
+#else
+	(void)hat, (void)seg, (void)addr, (void)len, (void)type, (void)rw;
+	return FC_NOMAP; /* lab 5: load the pages the fault needs */
+#endif
 }
 
 static int segvn_dup(struct seg *seg, struct seg *newseg)
 {
+#if SOL >= 6
 	struct segvn_data *svd = seg->s_data, *nsvd;
 	struct as *as = seg->s_as;
 	int err = 0;
@@ -337,6 +376,10 @@ static int segvn_dup(struct seg *seg, struct seg *newseg)
 	newseg->s_ops = &segvn_ops;
 	newseg->s_data = nsvd;
 	return 0;
+#else
+	(void)seg, (void)newseg;
+	return -ENOSYS; /* lab 6: share the segment's pages with newseg */
+#endif
 }
 
 static void segvn_incore(struct seg *seg, uintptr_t addr, size_t len,

@@ -2,12 +2,39 @@
  * vm_as.c — address spaces: segments in an AVL tree, and the operations
  * that find the segments a range touches and hand each its part (as.h).
  *
- * Every operation over a range [addr, addr + size) works the same way:
- * find the first segment that ends above addr, then walk the tree in
- * address order while segments start below the end, and give each one the
- * piece of the range it holds. A driver may split or free the segment it
- * is given (unmap, setprot), so the walk takes the next segment before it
- * calls the driver, and looks it up again by address after.
+ * Design (read this before writing lab 5, part A):
+ *
+ * 1. An address space is a set of segments that never overlap, each a
+ *    page-aligned range with a driver (seg.h). They live in an AVL tree
+ *    (kern/lib/avl.c, given) ordered by s_base. Because no two overlap,
+ *    ordering by base alone orders them by every address they hold: the
+ *    segment holding addr, if any, is the one with the largest base <= addr.
+ *
+ * 2. Lookup is a tree search, O(log n): avl_find() for an exact base, and
+ *    when it misses, avl_nearest() on the spot where it stopped gives the
+ *    neighbour below (does it reach addr?) and the one above (the first
+ *    segment after addr, which range operations start from). Remember the
+ *    last segment found (a_seglast): faults come in runs on one segment.
+ *
+ * 3. Every operation on a range [addr, addr + size) walks the segments it
+ *    touches in address order and gives each the piece it holds, through
+ *    the driver: SEGOP_FAULT, SEGOP_UNMAP, SEGOP_SETPROT. The address-space
+ *    layer never looks inside a segment; only the driver knows what its
+ *    pages are. A driver may cut the segment it is given in two or free it
+ *    (unmap, setprot), so after each call look the next one up again by
+ *    address instead of keeping a pointer into the tree.
+ *
+ * 4. as_map() refuses a range that touches any segment (-ENOMEM): replacing
+ *    a mapping (MAP_FIXED) is the caller's as_unmap() first. It makes the
+ *    segment with seg_alloc() and hands it to the driver's create function;
+ *    if that fails, the segment goes again and nothing is left behind.
+ *
+ * 5. as_setprot() checks the whole range first: every page mapped, or
+ *    -ENOMEM and nothing changed (mprotect(2)). as_fault() resolves a
+ *    fault one segment at a time; an address in no segment is FC_NOMAP.
+ *
+ * 6. a_lock is held across every driver call: the tree and the segments'
+ *    bounds belong to it. Drivers take their own locks below it (as.h).
  */
 #if LAB >= 5
 #include <as.h>
@@ -19,6 +46,7 @@
 
 static kmem_cache_t *as_cache, *seg_cache;
 
+#if SOL >= 5
 /* Segments by base; the tree never holds two that overlap. */
 static int seg_compar(const void *a, const void *b)
 {
@@ -28,7 +56,9 @@ static int seg_compar(const void *a, const void *b)
 		return -1;
 	return x->s_base > y->s_base ? 1 : 0;
 }
+#endif
 
+/* Make the caches address spaces and segments come from, once. */
 static void as_caches(void)
 {
 	if (as_cache != NULL)
@@ -43,6 +73,7 @@ static void as_caches(void)
 
 struct as *as_alloc(void)
 {
+#if SOL >= 5
 	struct as *as;
 
 	as_caches();
@@ -58,10 +89,14 @@ struct as *as_alloc(void)
 		return NULL;
 	}
 	return as;
+#else
+	return NULL; /* lab 5: an empty address space */
+#endif
 }
 
 void as_free(struct as *as)
 {
+#if SOL >= 5
 	struct seg *seg;
 
 	spin_lock(&as->a_lock);
@@ -77,6 +112,10 @@ void as_free(struct as *as)
 	avl_destroy(&as->a_segtree);
 	hat_free_user(&as->a_hat);
 	kmem_cache_free(as_cache, as);
+#else
+	(void)as;
+	panic("as_free: lab 5");
+#endif
 }
 
 unsigned long as_nsegs(struct as *as)
@@ -90,6 +129,7 @@ struct seg *seg_alloc(struct as *as, uintptr_t base, size_t size)
 
 	ASSERT(spin_held(&as->a_lock));
 	ASSERT(base % PAGESIZE == 0 && size % PAGESIZE == 0 && size > 0);
+	as_caches();
 	seg = kmem_cache_alloc(seg_cache, KM_NOSLEEP);
 	if (seg == NULL)
 		return NULL;
@@ -115,6 +155,7 @@ void seg_free(struct seg *seg)
 	kmem_cache_free(seg_cache, seg);
 }
 
+#if SOL >= 5
 /* The segment holding addr, or else the first one above it, or NULL. */
 static struct seg *as_findseg(struct as *as, uintptr_t addr)
 {
@@ -131,9 +172,11 @@ static struct seg *as_findseg(struct as *as, uintptr_t addr)
 		return seg;
 	return avl_nearest(&as->a_segtree, where, AVL_AFTER);
 }
+#endif
 
 struct seg *as_segat(struct as *as, uintptr_t addr)
 {
+#if SOL >= 5
 	struct seg *seg = as->a_seglast;
 
 	ASSERT(spin_held(&as->a_lock));
@@ -145,8 +188,13 @@ struct seg *as_segat(struct as *as, uintptr_t addr)
 		return NULL;
 	as->a_seglast = seg;
 	return seg;
+#else
+	(void)as, (void)addr;
+	return NULL; /* lab 5: find the segment holding addr */
+#endif
 }
 
+#if SOL >= 5
 /* Is [addr, addr + size) a page-aligned, non-empty user range? */
 static bool as_range_ok(uintptr_t addr, size_t size)
 {
@@ -154,10 +202,12 @@ static bool as_range_ok(uintptr_t addr, size_t size)
 	       addr >= USERBASE && addr < USERLIMIT &&
 	       size <= USERLIMIT - addr;
 }
+#endif
 
 int as_map(struct as *as, uintptr_t addr, size_t size,
 	   int (*crfunc)(struct seg *, void *), void *argsp)
 {
+#if SOL >= 5
 	struct seg *seg;
 	int err;
 
@@ -179,10 +229,15 @@ int as_map(struct as *as, uintptr_t addr, size_t size,
 		seg_free(seg);
 	spin_unlock(&as->a_lock);
 	return err;
+#else
+	(void)as, (void)addr, (void)size, (void)crfunc, (void)argsp;
+	return -ENOSYS; /* lab 5: make a segment of the range */
+#endif
 }
 
 int as_unmap(struct as *as, uintptr_t addr, size_t size)
 {
+#if SOL >= 5
 	uintptr_t end = addr + size;
 	struct seg *seg;
 	int err = 0;
@@ -207,10 +262,15 @@ int as_unmap(struct as *as, uintptr_t addr, size_t size)
 	}
 	spin_unlock(&as->a_lock);
 	return err;
+#else
+	(void)as, (void)addr, (void)size;
+	return -ENOSYS; /* lab 5: unmap the range, segment by segment */
+#endif
 }
 
 int as_setprot(struct as *as, uintptr_t addr, size_t size, unsigned prot)
 {
+#if SOL >= 5
 	uintptr_t a, end;
 	struct seg *seg;
 	int err = 0;
@@ -243,11 +303,16 @@ int as_setprot(struct as *as, uintptr_t addr, size_t size, unsigned prot)
 	}
 	spin_unlock(&as->a_lock);
 	return err;
+#else
+	(void)as, (void)addr, (void)size, (void)prot;
+	return -ENOSYS; /* lab 5: change the range's protection */
+#endif
 }
 
 faultcode_t as_fault(struct as *as, uintptr_t addr, size_t size,
 		     enum fault_type type, enum seg_rw rw)
 {
+#if SOL >= 5
 	uintptr_t a = ROUNDDOWN(addr, PAGESIZE);
 	uintptr_t end = ROUNDUP(addr + size, PAGESIZE);
 	faultcode_t fc = FC_OK;
@@ -269,10 +334,15 @@ faultcode_t as_fault(struct as *as, uintptr_t addr, size_t size,
 	}
 	spin_unlock(&as->a_lock);
 	return fc;
+#else
+	(void)as, (void)addr, (void)size, (void)type, (void)rw;
+	return FC_NOMAP; /* lab 5: hand the fault to its segment's driver */
+#endif
 }
 
 int as_gap(struct as *as, size_t len, uintptr_t *addrp)
 {
+#if SOL >= 5
 	uintptr_t top = MMAP_TOP;
 	struct seg *seg;
 
@@ -297,6 +367,10 @@ int as_gap(struct as *as, size_t len, uintptr_t *addrp)
 		return -ENOMEM;
 	*addrp = top - len;
 	return 0;
+#else
+	(void)as, (void)len, (void)addrp;
+	return -ENOMEM; /* lab 5: the highest free range below MMAP_TOP */
+#endif
 }
 
 int as_incore(struct as *as, uintptr_t addr, size_t size, char *vec)
@@ -327,6 +401,7 @@ int as_incore(struct as *as, uintptr_t addr, size_t size, char *vec)
 
 int as_dup(struct as *as, struct as **newasp)
 {
+#if SOL >= 6
 	struct as *newas = as_alloc();
 	struct seg *seg, *newseg;
 	int err = 0;
@@ -355,5 +430,9 @@ int as_dup(struct as *as, struct as **newasp)
 	}
 	*newasp = newas;
 	return 0;
+#else
+	(void)as, (void)newasp;
+	return -ENOSYS; /* lab 6: copy every segment through SEGOP_DUP */
+#endif
 }
 #endif /* LAB >= 5 */

@@ -209,6 +209,7 @@ static void disp_finish(kthread_t *prev)
 bool disp_onecpu;
 int disp_user_max; /* disp_lock */
 int thread_zombies; /* exited, stack not yet freed; atomic */
+uint64_t disp_preemptions; /* user threads the timer preempted; atomic */
 
 /* Take the first thread off the run queue, or NULL. */
 static kthread_t *runq_take(void)
@@ -449,6 +450,10 @@ void sched_tick(void)
 static void resched_intr(struct regs *rp)
 {
 	lapic_eoi();
-	if ((rp->r_cs & 3) == 3 && thread_is_user(curthread))
+	if ((rp->r_cs & 3) == 3 && thread_is_user(curthread)) {
+		if (__atomic_load_n(&runq_head, __ATOMIC_RELAXED) != NULL)
+			__atomic_add_fetch(&disp_preemptions, 1,
+					   __ATOMIC_RELAXED);
 		yield();
+	}
 }

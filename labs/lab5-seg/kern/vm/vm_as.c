@@ -2,12 +2,39 @@
  * vm_as.c — address spaces: segments in an AVL tree, and the operations
  * that find the segments a range touches and hand each its part (as.h).
  *
- * Every operation over a range [addr, addr + size) works the same way:
- * find the first segment that ends above addr, then walk the tree in
- * address order while segments start below the end, and give each one the
- * piece of the range it holds. A driver may split or free the segment it
- * is given (unmap, setprot), so the walk takes the next segment before it
- * calls the driver, and looks it up again by address after.
+ * Design (read this before writing lab 5, part A):
+ *
+ * 1. An address space is a set of segments that never overlap, each a
+ *    page-aligned range with a driver (seg.h). They live in an AVL tree
+ *    (kern/lib/avl.c, given) ordered by s_base. Because no two overlap,
+ *    ordering by base alone orders them by every address they hold: the
+ *    segment holding addr, if any, is the one with the largest base <= addr.
+ *
+ * 2. Lookup is a tree search, O(log n): avl_find() for an exact base, and
+ *    when it misses, avl_nearest() on the spot where it stopped gives the
+ *    neighbour below (does it reach addr?) and the one above (the first
+ *    segment after addr, which range operations start from). Remember the
+ *    last segment found (a_seglast): faults come in runs on one segment.
+ *
+ * 3. Every operation on a range [addr, addr + size) walks the segments it
+ *    touches in address order and gives each the piece it holds, through
+ *    the driver: SEGOP_FAULT, SEGOP_UNMAP, SEGOP_SETPROT. The address-space
+ *    layer never looks inside a segment; only the driver knows what its
+ *    pages are. A driver may cut the segment it is given in two or free it
+ *    (unmap, setprot), so after each call look the next one up again by
+ *    address instead of keeping a pointer into the tree.
+ *
+ * 4. as_map() refuses a range that touches any segment (-ENOMEM): replacing
+ *    a mapping (MAP_FIXED) is the caller's as_unmap() first. It makes the
+ *    segment with seg_alloc() and hands it to the driver's create function;
+ *    if that fails, the segment goes again and nothing is left behind.
+ *
+ * 5. as_setprot() checks the whole range first: every page mapped, or
+ *    -ENOMEM and nothing changed (mprotect(2)). as_fault() resolves a
+ *    fault one segment at a time; an address in no segment is FC_NOMAP.
+ *
+ * 6. a_lock is held across every driver call: the tree and the segments'
+ *    bounds belong to it. Drivers take their own locks below it (as.h).
  */
 #include <as.h>
 #include <errno.h>
@@ -18,16 +45,7 @@
 
 static kmem_cache_t *as_cache, *seg_cache;
 
-/* Segments by base; the tree never holds two that overlap. */
-static int seg_compar(const void *a, const void *b)
-{
-	const struct seg *x = a, *y = b;
-
-	if (x->s_base < y->s_base)
-		return -1;
-	return x->s_base > y->s_base ? 1 : 0;
-}
-
+/* Make the caches address spaces and segments come from, once. */
 static void as_caches(void)
 {
 	if (as_cache != NULL)
@@ -42,40 +60,13 @@ static void as_caches(void)
 
 struct as *as_alloc(void)
 {
-	struct as *as;
-
-	as_caches();
-	as = kmem_cache_alloc(as_cache, KM_NOSLEEP);
-	if (as == NULL)
-		return NULL;
-	memset(as, 0, sizeof(*as));
-	spin_init(&as->a_lock, "as.a_lock", LR_AS);
-	avl_create(&as->a_segtree, seg_compar, sizeof(struct seg),
-		   __builtin_offsetof(struct seg, s_tree));
-	if (hat_alloc_user(&as->a_hat) != 0) {
-		kmem_cache_free(as_cache, as);
-		return NULL;
-	}
-	return as;
+	return NULL; /* lab 5: an empty address space */
 }
 
 void as_free(struct as *as)
 {
-	struct seg *seg;
-
-	spin_lock(&as->a_lock);
-	while ((seg = avl_first(&as->a_segtree)) != NULL) {
-		/* The whole segment: drivers free what it holds. */
-		int err = SEGOP_UNMAP(seg, seg->s_base, seg->s_size);
-
-		ASSERT(err == 0);
-		(void)err;
-	}
-	ASSERT(as->a_size == 0);
-	spin_unlock(&as->a_lock);
-	avl_destroy(&as->a_segtree);
-	hat_free_user(&as->a_hat);
-	kmem_cache_free(as_cache, as);
+	(void)as;
+	panic("as_free: lab 5");
 }
 
 unsigned long as_nsegs(struct as *as)
@@ -89,6 +80,7 @@ struct seg *seg_alloc(struct as *as, uintptr_t base, size_t size)
 
 	ASSERT(spin_held(&as->a_lock));
 	ASSERT(base % PAGESIZE == 0 && size % PAGESIZE == 0 && size > 0);
+	as_caches();
 	seg = kmem_cache_alloc(seg_cache, KM_NOSLEEP);
 	if (seg == NULL)
 		return NULL;
@@ -114,188 +106,42 @@ void seg_free(struct seg *seg)
 	kmem_cache_free(seg_cache, seg);
 }
 
-/* The segment holding addr, or else the first one above it, or NULL. */
-static struct seg *as_findseg(struct as *as, uintptr_t addr)
-{
-	struct seg key = { .s_base = addr };
-	avl_index_t where;
-	struct seg *seg;
-
-	ASSERT(spin_held(&as->a_lock));
-	seg = avl_find(&as->a_segtree, &key, &where);
-	if (seg != NULL)
-		return seg;
-	seg = avl_nearest(&as->a_segtree, where, AVL_BEFORE);
-	if (seg != NULL && addr < seg->s_base + seg->s_size)
-		return seg;
-	return avl_nearest(&as->a_segtree, where, AVL_AFTER);
-}
-
 struct seg *as_segat(struct as *as, uintptr_t addr)
 {
-	struct seg *seg = as->a_seglast;
-
-	ASSERT(spin_held(&as->a_lock));
-	if (seg != NULL && addr >= seg->s_base &&
-	    addr - seg->s_base < seg->s_size)
-		return seg;
-	seg = as_findseg(as, addr);
-	if (seg == NULL || addr < seg->s_base)
-		return NULL;
-	as->a_seglast = seg;
-	return seg;
-}
-
-/* Is [addr, addr + size) a page-aligned, non-empty user range? */
-static bool as_range_ok(uintptr_t addr, size_t size)
-{
-	return addr % PAGESIZE == 0 && size % PAGESIZE == 0 && size > 0 &&
-	       addr >= USERBASE && addr < USERLIMIT &&
-	       size <= USERLIMIT - addr;
+	(void)as, (void)addr;
+	return NULL; /* lab 5: find the segment holding addr */
 }
 
 int as_map(struct as *as, uintptr_t addr, size_t size,
 	   int (*crfunc)(struct seg *, void *), void *argsp)
 {
-	struct seg *seg;
-	int err;
-
-	if (!as_range_ok(addr, size))
-		return -ENOMEM;
-	spin_lock(&as->a_lock);
-	seg = as_findseg(as, addr);
-	if (seg != NULL && seg->s_base < addr + size) {
-		spin_unlock(&as->a_lock);
-		return -ENOMEM; /* overlaps */
-	}
-	seg = seg_alloc(as, addr, size);
-	if (seg == NULL) {
-		spin_unlock(&as->a_lock);
-		return -ENOMEM;
-	}
-	err = crfunc(seg, argsp);
-	if (err != 0)
-		seg_free(seg);
-	spin_unlock(&as->a_lock);
-	return err;
+	(void)as, (void)addr, (void)size, (void)crfunc, (void)argsp;
+	return -ENOSYS; /* lab 5: make a segment of the range */
 }
 
 int as_unmap(struct as *as, uintptr_t addr, size_t size)
 {
-	uintptr_t end = addr + size;
-	struct seg *seg;
-	int err = 0;
-
-	if (addr % PAGESIZE != 0 || size == 0 || addr >= USERLIMIT ||
-	    size > USERLIMIT - addr)
-		return -EINVAL;
-	size = ROUNDUP(size, PAGESIZE);
-	end = MIN(addr + size, USERLIMIT);
-	spin_lock(&as->a_lock);
-	for (seg = as_findseg(as, addr); seg != NULL && seg->s_base < end;
-	     seg = as_findseg(as, addr)) {
-		uintptr_t lo = MAX(addr, seg->s_base);
-		uintptr_t hi = MIN(end, seg->s_base + seg->s_size);
-
-		err = SEGOP_UNMAP(seg, lo, hi - lo);
-		if (err != 0)
-			break;
-		addr = hi;
-		if (addr >= end)
-			break;
-	}
-	spin_unlock(&as->a_lock);
-	return err;
+	(void)as, (void)addr, (void)size;
+	return -ENOSYS; /* lab 5: unmap the range, segment by segment */
 }
 
 int as_setprot(struct as *as, uintptr_t addr, size_t size, unsigned prot)
 {
-	uintptr_t a, end;
-	struct seg *seg;
-	int err = 0;
-
-	if (addr % PAGESIZE != 0)
-		return -EINVAL;
-	if (size == 0)
-		return 0;
-	size = ROUNDUP(size, PAGESIZE);
-	if (addr < USERBASE || addr >= USERLIMIT || size > USERLIMIT - addr)
-		return -ENOMEM;
-	end = addr + size;
-	spin_lock(&as->a_lock);
-	/* First: every page mapped, as Linux checks before changing any. */
-	for (a = addr; a < end; a = seg->s_base + seg->s_size) {
-		seg = as_segat(as, a);
-		if (seg == NULL) {
-			spin_unlock(&as->a_lock);
-			return -ENOMEM;
-		}
-	}
-	for (a = addr; a < end && err == 0;) {
-		uintptr_t hi;
-
-		seg = as_segat(as, a);
-		ASSERT(seg != NULL);
-		hi = MIN(end, seg->s_base + seg->s_size);
-		err = SEGOP_SETPROT(seg, a, hi - a, prot);
-		a = hi;
-	}
-	spin_unlock(&as->a_lock);
-	return err;
+	(void)as, (void)addr, (void)size, (void)prot;
+	return -ENOSYS; /* lab 5: change the range's protection */
 }
 
 faultcode_t as_fault(struct as *as, uintptr_t addr, size_t size,
 		     enum fault_type type, enum seg_rw rw)
 {
-	uintptr_t a = ROUNDDOWN(addr, PAGESIZE);
-	uintptr_t end = ROUNDUP(addr + size, PAGESIZE);
-	faultcode_t fc = FC_OK;
-
-	if (addr >= USERLIMIT || size > USERLIMIT - addr)
-		return FC_NOMAP;
-	spin_lock(&as->a_lock);
-	while (a < end && fc == FC_OK) {
-		struct seg *seg = as_segat(as, a);
-		uintptr_t hi;
-
-		if (seg == NULL) {
-			fc = FC_NOMAP;
-			break;
-		}
-		hi = MIN(end, seg->s_base + seg->s_size);
-		fc = SEGOP_FAULT(&as->a_hat, seg, a, hi - a, type, rw);
-		a = hi;
-	}
-	spin_unlock(&as->a_lock);
-	return fc;
+	(void)as, (void)addr, (void)size, (void)type, (void)rw;
+	return FC_NOMAP; /* lab 5: hand the fault to its segment's driver */
 }
 
 int as_gap(struct as *as, size_t len, uintptr_t *addrp)
 {
-	uintptr_t top = MMAP_TOP;
-	struct seg *seg;
-
-	ASSERT(len % PAGESIZE == 0 && len > 0);
-	if (len > MMAP_TOP - USERBASE)
-		return -ENOMEM;
-	spin_lock(&as->a_lock);
-	/* Walk down from the highest segment below MMAP_TOP. */
-	seg = as_findseg(as, top);
-	if (seg != NULL && seg->s_base < top)
-		top = seg->s_base; /* it holds MMAP_TOP itself */
-	seg = seg != NULL ? AVL_PREV(&as->a_segtree, seg)
-			  : avl_last(&as->a_segtree);
-	for (; seg != NULL; seg = AVL_PREV(&as->a_segtree, seg)) {
-		ASSERT(seg->s_base + seg->s_size <= top);
-		if (top - (seg->s_base + seg->s_size) >= len)
-			break;
-		top = seg->s_base;
-	}
-	spin_unlock(&as->a_lock);
-	if (top < USERBASE + len)
-		return -ENOMEM;
-	*addrp = top - len;
-	return 0;
+	(void)as, (void)len, (void)addrp;
+	return -ENOMEM; /* lab 5: the highest free range below MMAP_TOP */
 }
 
 int as_incore(struct as *as, uintptr_t addr, size_t size, char *vec)
@@ -326,32 +172,6 @@ int as_incore(struct as *as, uintptr_t addr, size_t size, char *vec)
 
 int as_dup(struct as *as, struct as **newasp)
 {
-	struct as *newas = as_alloc();
-	struct seg *seg, *newseg;
-	int err = 0;
-
-	if (newas == NULL)
-		return -ENOMEM;
-	/* Two locks of one class: lower address first (spinlock.h). */
-	spin_lock(newas < as ? &newas->a_lock : &as->a_lock);
-	spin_lock(newas < as ? &as->a_lock : &newas->a_lock);
-	for (seg = avl_first(&as->a_segtree); seg != NULL && err == 0;
-	     seg = AVL_NEXT(&as->a_segtree, seg)) {
-		newseg = seg_alloc(newas, seg->s_base, seg->s_size);
-		if (newseg == NULL) {
-			err = -ENOMEM;
-			break;
-		}
-		err = SEGOP_DUP(seg, newseg);
-		if (err != 0)
-			seg_free(newseg);
-	}
-	spin_unlock(&newas->a_lock);
-	spin_unlock(&as->a_lock);
-	if (err != 0) {
-		as_free(newas);
-		return err;
-	}
-	*newasp = newas;
-	return 0;
+	(void)as, (void)newasp;
+	return -ENOSYS; /* lab 6: copy every segment through SEGOP_DUP */
 }

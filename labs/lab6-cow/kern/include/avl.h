@@ -130,4 +130,12 @@ bool avl_is_empty(const avl_tree_t *t);
  */
 int avl_verify(const avl_tree_t *t);
 
+/*
+ * Steps the library has taken: one per node avl_find() compares against,
+ * one per avl_walk(), avl_first() and avl_last(). Tests read it to check
+ * that a lookup costs O(log n) and not a walk over the tree. Not atomic:
+ * a statistic.
+ */
+extern unsigned long avl_steps;
+
 #endif /* AVL_H */

@@ -142,6 +142,8 @@ void sched_tick(void);
  * one CPU between processes.
  */
 extern bool disp_onecpu;
+/* User threads the timer took the CPU from, for another one. */
+extern uint64_t disp_preemptions;
 /* The most CPUs seen running user threads at once (tests reset it). */
 extern int disp_user_max;
 

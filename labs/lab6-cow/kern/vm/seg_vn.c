@@ -218,20 +218,9 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 	if (svd->amp != NULL)
 		ap = anon_get(svd->amp, idx);
 	if (ap != NULL) {
-		if (svd->type == MAP_PRIVATE && ap->an_refcnt > 1) {
-			if (rw == S_WRITE) {
-				/* Copy-on-write: a copy of our own. */
-				struct anon *nap = anon_private(ap);
-
-				if (nap == NULL)
-					return FC_NOMEM;
-				anon_set(svd->amp, idx, NULL);
-				(void)anon_set(svd->amp, idx, nap);
-				ap = nap;
-			} else {
-				prot &= ~PROT_WRITE; /* still shared */
-			}
-		}
+		/* lab 6: a slot shared since fork is copied on write */
+		if (svd->type == MAP_PRIVATE && ap->an_refcnt > 1)
+			panic("segvn_fault: lab 6: copy-on-write");
 		pp = ap->an_page;
 	} else if (svd->vp == NULL) {
 		ap = anon_alloc(NULL);
@@ -297,45 +286,8 @@ static faultcode_t segvn_fault(struct hat *hat, struct seg *seg,
 
 static int segvn_dup(struct seg *seg, struct seg *newseg)
 {
-	struct segvn_data *svd = seg->s_data, *nsvd;
-	struct as *as = seg->s_as;
-	int err = 0;
-
-	ASSERT(spin_held(&as->a_lock));
-	nsvd = kmem_zalloc(sizeof(*nsvd), KM_NOSLEEP);
-	if (nsvd == NULL)
-		return -ENOMEM;
-	*nsvd = *svd;
-	if (svd->amp != NULL && svd->type == MAP_SHARED) {
-		__atomic_add_fetch(&svd->amp->am_refcnt, 1, __ATOMIC_RELAXED);
-	} else if (svd->amp != NULL) {
-		struct anon_map *namp = anonmap_alloc(seg_pages(seg));
-
-		if (namp == NULL) {
-			kmem_free(nsvd, sizeof(*nsvd));
-			return -ENOMEM;
-		}
-		nsvd->amp = namp;
-		nsvd->anon_index = 0;
-		spin_lock(namp < svd->amp ? &namp->am_lock : &svd->amp->am_lock);
-		spin_lock(namp < svd->amp ? &svd->amp->am_lock : &namp->am_lock);
-		err = anon_dup(svd->amp, svd->anon_index, namp, 0,
-			       seg_pages(seg));
-		spin_unlock(&svd->amp->am_lock);
-		spin_unlock(&namp->am_lock);
-		if (err != 0) {
-			anonmap_decref(namp);
-			kmem_free(nsvd, sizeof(*nsvd));
-			return err;
-		}
-		/* The parent's writable pages now fault on write, too. */
-		if (svd->prot & PROT_WRITE)
-			hat_chgprot(&as->a_hat, seg->s_base, seg->s_size,
-				    (svd->prot & ~PROT_WRITE) | PROT_USER);
-	}
-	newseg->s_ops = &segvn_ops;
-	newseg->s_data = nsvd;
-	return 0;
+	(void)seg, (void)newseg;
+	return -ENOSYS; /* lab 6: share the segment's pages with newseg */
 }
 
 static void segvn_incore(struct seg *seg, uintptr_t addr, size_t len,

@@ -2,12 +2,39 @@
  * vm_as.c — address spaces: segments in an AVL tree, and the operations
  * that find the segments a range touches and hand each its part (as.h).
  *
- * Every operation over a range [addr, addr + size) works the same way:
- * find the first segment that ends above addr, then walk the tree in
- * address order while segments start below the end, and give each one the
- * piece of the range it holds. A driver may split or free the segment it
- * is given (unmap, setprot), so the walk takes the next segment before it
- * calls the driver, and looks it up again by address after.
+ * Design (read this before writing lab 5, part A):
+ *
+ * 1. An address space is a set of segments that never overlap, each a
+ *    page-aligned range with a driver (seg.h). They live in an AVL tree
+ *    (kern/lib/avl.c, given) ordered by s_base. Because no two overlap,
+ *    ordering by base alone orders them by every address they hold: the
+ *    segment holding addr, if any, is the one with the largest base <= addr.
+ *
+ * 2. Lookup is a tree search, O(log n): avl_find() for an exact base, and
+ *    when it misses, avl_nearest() on the spot where it stopped gives the
+ *    neighbour below (does it reach addr?) and the one above (the first
+ *    segment after addr, which range operations start from). Remember the
+ *    last segment found (a_seglast): faults come in runs on one segment.
+ *
+ * 3. Every operation on a range [addr, addr + size) walks the segments it
+ *    touches in address order and gives each the piece it holds, through
+ *    the driver: SEGOP_FAULT, SEGOP_UNMAP, SEGOP_SETPROT. The address-space
+ *    layer never looks inside a segment; only the driver knows what its
+ *    pages are. A driver may cut the segment it is given in two or free it
+ *    (unmap, setprot), so after each call look the next one up again by
+ *    address instead of keeping a pointer into the tree.
+ *
+ * 4. as_map() refuses a range that touches any segment (-ENOMEM): replacing
+ *    a mapping (MAP_FIXED) is the caller's as_unmap() first. It makes the
+ *    segment with seg_alloc() and hands it to the driver's create function;
+ *    if that fails, the segment goes again and nothing is left behind.
+ *
+ * 5. as_setprot() checks the whole range first: every page mapped, or
+ *    -ENOMEM and nothing changed (mprotect(2)). as_fault() resolves a
+ *    fault one segment at a time; an address in no segment is FC_NOMAP.
+ *
+ * 6. a_lock is held across every driver call: the tree and the segments'
+ *    bounds belong to it. Drivers take their own locks below it (as.h).
  */
 #include <as.h>
 #include <errno.h>
@@ -28,6 +55,7 @@ static int seg_compar(const void *a, const void *b)
 	return x->s_base > y->s_base ? 1 : 0;
 }
 
+/* Make the caches address spaces and segments come from, once. */
 static void as_caches(void)
 {
 	if (as_cache != NULL)
@@ -89,6 +117,7 @@ struct seg *seg_alloc(struct as *as, uintptr_t base, size_t size)
 
 	ASSERT(spin_held(&as->a_lock));
 	ASSERT(base % PAGESIZE == 0 && size % PAGESIZE == 0 && size > 0);
+	as_caches();
 	seg = kmem_cache_alloc(seg_cache, KM_NOSLEEP);
 	if (seg == NULL)
 		return NULL;
@@ -326,32 +355,6 @@ int as_incore(struct as *as, uintptr_t addr, size_t size, char *vec)
 
 int as_dup(struct as *as, struct as **newasp)
 {
-	struct as *newas = as_alloc();
-	struct seg *seg, *newseg;
-	int err = 0;
-
-	if (newas == NULL)
-		return -ENOMEM;
-	/* Two locks of one class: lower address first (spinlock.h). */
-	spin_lock(newas < as ? &newas->a_lock : &as->a_lock);
-	spin_lock(newas < as ? &as->a_lock : &newas->a_lock);
-	for (seg = avl_first(&as->a_segtree); seg != NULL && err == 0;
-	     seg = AVL_NEXT(&as->a_segtree, seg)) {
-		newseg = seg_alloc(newas, seg->s_base, seg->s_size);
-		if (newseg == NULL) {
-			err = -ENOMEM;
-			break;
-		}
-		err = SEGOP_DUP(seg, newseg);
-		if (err != 0)
-			seg_free(newseg);
-	}
-	spin_unlock(&newas->a_lock);
-	spin_unlock(&as->a_lock);
-	if (err != 0) {
-		as_free(newas);
-		return err;
-	}
-	*newasp = newas;
-	return 0;
+	(void)as, (void)newasp;
+	return -ENOSYS; /* lab 6: copy every segment through SEGOP_DUP */
 }

@@ -257,6 +257,8 @@ void avl_destroy(avl_tree_t *t)
 }
 
 /* The object equal to value, or NULL and where it would go (avl.h). */
+unsigned long avl_steps;
+
 void *avl_find(avl_tree_t *t, const void *value, avl_index_t *where)
 {
 	avl_node_t *n = t->avl_root;
@@ -266,6 +268,7 @@ void *avl_find(avl_tree_t *t, const void *value, avl_index_t *where)
 	while (n != NULL) {
 		int c = t->avl_compar(value, avli_obj(t, n));
 
+		avl_steps++;
 		ASSERT(c >= -1 && c <= 1);
 		if (c == 0)
 			return avli_obj(t, n);
@@ -369,6 +372,7 @@ void avl_remove(avl_tree_t *t, void *obj)
 /* The smallest object, or NULL (avl.h). */
 void *avl_first(avl_tree_t *t)
 {
+	avl_steps++;
 	if (t->avl_root == NULL)
 		return NULL;
 	return avli_obj(t, avli_extreme(t->avl_root, AVL_BEFORE));
@@ -377,6 +381,7 @@ void *avl_first(avl_tree_t *t)
 /* The largest object, or NULL (avl.h). */
 void *avl_last(avl_tree_t *t)
 {
+	avl_steps++;
 	if (t->avl_root == NULL)
 		return NULL;
 	return avli_obj(t, avli_extreme(t->avl_root, AVL_AFTER));
@@ -391,6 +396,7 @@ void *avl_walk(avl_tree_t *t, void *obj, int direction)
 {
 	avl_node_t *n = avli_node(t, obj);
 
+	avl_steps++;
 	ASSERT(direction == AVL_BEFORE || direction == AVL_AFTER);
 	if (n->avl_child[direction] != NULL)
 		return avli_obj(t, avli_extreme(n->avl_child[direction],
