@@ -151,7 +151,9 @@ static void file_mappings(void)
 	/* MAP_PRIVATE: a store is the process's own copy. */
 	q = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
 	if (q != MAP_FAILED) {
-		q[20] = (unsigned char)~pattern(20);
+		/* Read first: the write then meets a page already mapped. */
+		b = q[20];
+		q[20] = (unsigned char)~b;
 		pread(fd, &b, 1, 20);
 		UT_CHECK(b == pattern(20) && p[20] == pattern(20) &&
 			 q[20] == (unsigned char)~pattern(20),

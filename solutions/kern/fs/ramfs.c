@@ -24,6 +24,7 @@
 #include <page.h>
 #include <seg_vn.h>
 #include <uaccess.h>
+#include <vmstat.h>
 #include <vnode.h>
 
 #define RAMFS_MAXFILES 128
@@ -153,6 +154,7 @@ static int ramfs_getpage(vnode_t *vp, uint64_t off, page_t **ppp,
 		ASSERT(pp != NULL);
 	} else {
 		*major = true;
+		VMINFO_ADD(pgin);
 	}
 	*ppp = pp;
 	return 0;

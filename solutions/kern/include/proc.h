@@ -96,6 +96,9 @@ int proc_spawn(const char *path, const char *const argv[],
  */
 int proc_wait(int pid, int *wstat, bool nohang, uint64_t ru[2]);
 
+/* The process with pid, or NULL (pidlock held: it stays while held). */
+proc_t *proc_find(int pid);
+
 /* Has the calling process a child that wait4(pid) would wait for? */
 bool proc_has_child(int pid);
 

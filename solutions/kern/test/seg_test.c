@@ -414,6 +414,13 @@ KTEST(segvn, private_write_copies_the_file_page)
 	cached = page_lookup(vp, PG);
 	ASSERT_NE(cached, NULL);
 	EXPECT_EQ(read_pfn, page_pfn(cached)); /* the cache's own page */
+	/* ... mapped read-only, or the next write would land in the file. */
+	{
+		struct hat_mapping m;
+
+		ASSERT_TRUE(hat_probe(&as->a_hat, BASE, &m));
+		EXPECT_EQ(m.prot & PROT_WRITE, 0U);
+	}
 	EXPECT_EQ((int)as_fault(as, BASE, 1, F_PROT, S_WRITE), FC_OK);
 	write_pfn = hat_getpfnum(&as->a_hat, BASE);
 	EXPECT_NE(write_pfn, read_pfn);          /* a copy */
@@ -483,7 +490,12 @@ KTEST(pagecache, second_mapping_shares_the_page)
  * lookup must find exactly the page the model says (or none). A vnode of
  * the test's own, so no real file's pages are touched.
  */
-#define HNAMES 64
+/*
+ * More names than a hash of 1024 chains has chains: whatever the hash,
+ * some share a chain, so a lookup that does not compare the whole name
+ * returns the wrong page.
+ */
+#define HNAMES 640
 
 KTEST(pagecache, hash_finds_every_page)
 {
@@ -498,7 +510,7 @@ KTEST(pagecache, hash_finds_every_page)
 		spin_init(&vn[v].v_lock, "test_vnode", LR_VNODE);
 	}
 	rand_seed(&r, ktest_seed());
-	for (int step = 0; step < 2000; step++) {
+	for (int step = 0; step < 3000; step++) {
 		int v = (int)rand_below(&r, 2), i = (int)rand_below(&r, HNAMES);
 		uint64_t off = (uint64_t)i * PG * 257; /* spread the offsets */
 		page_t *pp;
@@ -524,7 +536,7 @@ KTEST(pagecache, hash_finds_every_page)
 			model[v][i] = NULL;
 		}
 		for (int w = 0; w < 2; w++)
-			for (int j = 0; j < HNAMES; j += 7)
+			for (int j = step % 61; j < HNAMES; j += 61)
 				wrong += page_lookup(&vn[w],
 						     (uint64_t)j * PG * 257) !=
 					 model[w][j];

@@ -15,6 +15,7 @@
 #include <as.h>
 #include <proc.h>
 #include <thread.h>
+#include <vmstat.h>
 
 int pagefault(uintptr_t addr, enum fault_type type, enum seg_rw rw,
 	      bool iskernel)
@@ -35,13 +36,20 @@ int pagefault(uintptr_t addr, enum fault_type type, enum seg_rw rw,
 		if (as == NULL)
 			return -1;
 		majflt = t->t_majflt;
+		VMINFO_ADD(as_fault);
 		fc = as_fault(as, addr, 1, type, rw);
 		if (fc != FC_OK) {
 			t->t_lastfc = fc;
+			if (fc == FC_PROT)
+				VMINFO_ADD(prot_fault);
+			else if (fc == FC_NOMAP)
+				VMINFO_ADD(nomap_fault);
 			return -1;
 		}
 		if (t->t_majflt == majflt)
 			t->t_minflt++;
+		else
+			VMINFO_ADD(maj_fault);
 		(void)iskernel;
 		return 0;
 	}

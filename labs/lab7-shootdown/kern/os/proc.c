@@ -383,6 +383,15 @@ int proc_wait(int pid, int *wstat, bool nohang, uint64_t ru[2])
 	}
 }
 
+proc_t *proc_find(int pid)
+{
+	ASSERT(spin_held(&pidlock));
+	for (int i = 0; i < NPROC; i++)
+		if (proctab[i] != NULL && proctab[i]->p_pid == pid)
+			return proctab[i];
+	return NULL;
+}
+
 bool proc_has_child(int pid)
 {
 	bool found = false;
@@ -493,24 +502,31 @@ void proc_ps(void)
 	spin_unlock(&pidlock);
 }
 
-MONCMD(run, "PATH [ARG...]", "run a program from the initrd, wait for it")
+MONCMD(run, "[-b] PATH [ARG...]",
+       "run a program from the initrd and wait for it (-b: do not wait)")
 {
+	bool bg = argc > 1 && strcmp(argv[1], "-b") == 0;
 	int pid, wstat = 0;
 
-	if (argc < 2) {
-		kprintf("usage: run PATH [ARG...]   (e.g. run /bin/hello)\n");
+	if (argc < (bg ? 3 : 2)) {
+		kprintf("usage: run [-b] PATH [ARG...]   (e.g. run /bin/hello)\n");
 		return 1;
 	}
+	proc_reap_orphans(); /* the ones earlier run -b left */
+	argv += bg;
 	pid = proc_spawn(argv[1], (const char *const *)&argv[1], NULL);
 	if (pid < 0) {
 		kprintf("run: %s: error %d\n", argv[1], -pid);
 		return 1;
 	}
+	if (bg) {
+		kprintf("run: pid %d started\n", pid);
+		return 0;
+	}
 	if (proc_wait(pid, &wstat, false, NULL) != pid) {
 		kprintf("run: pid %d: lost\n", pid);
 		return 1;
 	}
-	proc_reap_orphans();
 	if ((wstat & 0x7f) != 0)
 		kprintf("run: pid %d killed by signal %d\n", pid, wstat & 0x7f);
 	else

@@ -6,6 +6,7 @@
 #include <kernel.h>
 #include <kmem.h>
 #include <kstring.h>
+#include <vmstat.h>
 
 static spinlock_t anon_lock = SPINLOCK_INIT("anon_lock", LR_ANON);
 static kmem_cache_t *anon_cache, *amp_cache;
@@ -41,8 +42,10 @@ struct anon *anon_alloc(page_t *from)
 	va = kpm_va(page_pfn(pp) << PAGESHIFT);
 	if (from != NULL)
 		memcpy(va, kpm_va(page_pfn(from) << PAGESHIFT), PAGESIZE);
-	else
+	else {
 		memset(va, 0, PAGESIZE);
+		VMINFO_ADD(zfod);
+	}
 	ap->an_page = pp;
 	ap->an_refcnt = 1;
 	__atomic_add_fetch(&anon_live, 1, __ATOMIC_RELAXED);
