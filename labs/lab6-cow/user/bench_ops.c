@@ -28,7 +28,9 @@
  *   bench_ops           run the benchmarks
  *   bench_ops --exit    exit at once (what the exec benchmark execs)
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
@@ -99,6 +101,48 @@ static void op_fork_exec(void)
 	waitpid(pid, &st, 0);
 }
 
+/*
+ * Page faults (lab 5's layer): each call touches one page that is not
+ * mapped yet. zfod: the next page of a large anonymous mapping (a zero
+ * fill). file_minor: the first page of the next of many one-page
+ * mappings of this program's own file, which is cached already (a minor
+ * fault: no read from the backing store).
+ */
+#define FAULT_OPS 200
+static volatile char *zfod_next;
+static volatile char **file_maps;
+static int file_next;
+
+static void op_zfod(void)
+{
+	*zfod_next = 1;
+	zfod_next += 4096;
+}
+
+static void op_file_minor(void)
+{
+	(void)*file_maps[file_next++];
+}
+
+static int fault_setup(void)
+{
+	int n = FAULT_OPS * BATCHES, fd = open(self, O_RDONLY);
+
+	zfod_next = mmap(NULL, (size_t)n * 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	file_maps = mmap(NULL, (size_t)n * sizeof(char *), PROT_READ |
+			 PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (fd < 0 || zfod_next == MAP_FAILED || file_maps == MAP_FAILED)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		file_maps[i] = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (file_maps[i] == MAP_FAILED)
+			return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* Ticks per call of op: the least over BATCHES batches of n calls. */
 static double measure(void (*op)(void), int n)
 {
@@ -141,6 +185,15 @@ int main(int argc, char **argv)
 	exec_insns = report("fork_exec_exit_wait", op_fork_exec, 20, per_insn);
 	printf("bench: exec_only %d ops %.0f insns/op\n", 20,
 	       exec_insns - fork_insns);
+	if (fault_setup() == 0) {
+		(void)*file_maps[0]; /* the file's first page, cached now */
+		file_next = 1;
+		report("zfod_fault", op_zfod, FAULT_OPS - 1, per_insn);
+		report("file_minor_fault", op_file_minor, FAULT_OPS - 1,
+		       per_insn);
+	} else {
+		printf("bench: fault setup failed\n");
+	}
 	printf("bench: done\n");
 	fflush(stdout);
 	if (getpid() == 1) {

@@ -496,6 +496,16 @@ KTEST(pagecache, second_mapping_shares_the_page)
  */
 #define HNAMES 640
 
+/*
+ * Name i's offset: 32 pages in a row, then a stride of 1024 pages, so
+ * that a hash on the low bits of the page number puts many names of one
+ * vnode on one chain too.
+ */
+static uint64_t name_off(int i)
+{
+	return ((uint64_t)(i % 32) + (uint64_t)(i / 32) * 1024) * PG;
+}
+
 KTEST(pagecache, hash_finds_every_page)
 {
 	static vnode_t vn[2];
@@ -511,7 +521,7 @@ KTEST(pagecache, hash_finds_every_page)
 	rand_seed(&r, ktest_seed());
 	for (int step = 0; step < 3000; step++) {
 		int v = (int)rand_below(&r, 2), i = (int)rand_below(&r, HNAMES);
-		uint64_t off = (uint64_t)i * PG * 257; /* spread the offsets */
+		uint64_t off = name_off(i);
 		page_t *pp;
 
 		if (model[v][i] == NULL) {
@@ -536,8 +546,7 @@ KTEST(pagecache, hash_finds_every_page)
 		}
 		for (int w = 0; w < 2; w++)
 			for (int j = step % 61; j < HNAMES; j += 61)
-				wrong += page_lookup(&vn[w],
-						     (uint64_t)j * PG * 257) !=
+				wrong += page_lookup(&vn[w], name_off(j)) !=
 					 model[w][j];
 	}
 	EXPECT_EQ(wrong, 0);
