@@ -47,7 +47,11 @@
 #include <seg.h>
 #include <seg_vn.h>
 #include <thread.h>
+#include <vmstat.h>
 #include <vnode.h>
+
+/* The kit's VM counters, which the anon layer bumps (vmstat.c). */
+struct vminfo vminfo;
 #include "simmem.h"
 #include "testutil.h"
 

@@ -10,6 +10,8 @@ Commands (each also has `help vm-...`):
   vm-kmem [CACHE]      the slab allocator's caches (lab 4)
   vm-proc [PID | -bt TID]  threads, their saved registers and backtraces
                        (lab 5)
+  vm-as PID            a process's address space: its segments in address
+                       order, with seg_vn's data (lab 5)
 
 It also teaches gdb to unwind through a trap frame: the caller of the frame
 at trap_return (entry.S) is the code the trap interrupted, with the
@@ -948,6 +950,141 @@ decodes in one line."""
             f"{thread_state(t):<9} {cpu:>3}  {thread_where(t, running)}")
 
 
+# --------------------------------------------------------------- vm-as
+
+NO_PROCS = "no processes in this kernel: they arrive with lab 5"
+PROT_BITS = ((0x1, "r"), (0x2, "w"), (0x4, "x"))     # hat.h's PROT_*
+MAP_TYPES = {0x01: "shared", 0x02: "private"}         # seg_vn.h
+SEG_CAP = 1 << 20               # a corrupt tree ends the walk here
+
+
+def find_proc(pid: int) -> gdb.Value:
+    """The proc_t * with p_pid == pid in proctab[] (proc.c)."""
+    tab = symbol("proctab", NO_PROCS)
+    lo, hi = tab.type.strip_typedefs().range()
+    for i in range(lo, hi + 1):
+        p = tab[i]
+        if int(p) != 0 and int(p["p_pid"]) == pid:
+            return p
+    raise VmError(f"no process {pid} in proctab[] (vm-proc lists them)")
+
+
+def prot_str(prot: int) -> str:
+    return "".join(c if prot & bit else "-" for bit, c in PROT_BITS)
+
+
+def data_name(addr: int) -> str:
+    """The symbol at a data address (segvn_ops), or the address."""
+    text = gdb.execute(f"info symbol {addr:#x}", to_string=True).strip()
+    if text.startswith("No symbol"):
+        return f"{addr:#x}"
+    return text.split(" in section ")[0].replace(" + ", "+")
+
+
+def avl_inorder(tree: gdb.Value, objtype: gdb.Type) -> Iterator[gdb.Value]:
+    """The objects of an avl_tree_t, smallest first: an in-order walk from
+    avl_root through avl_child[0] (left) and avl_child[1] (right). Each
+    node sits avl_offset bytes into its object. The walk stops at a node
+    seen twice or after SEG_CAP nodes (a corrupt tree)."""
+    offset = int(tree["avl_offset"])
+    stack: list[gdb.Value] = []
+    node = tree["avl_root"]
+    seen: set[int] = set()
+    while (int(node) != 0 or stack) and len(seen) < SEG_CAP:
+        while int(node) != 0 and int(node) not in seen:
+            seen.add(int(node))
+            stack.append(node)
+            node = node["avl_child"][0]
+        if not stack:
+            return
+        node = stack.pop()
+        yield gdb.Value(int(node) - offset).cast(objtype.pointer())
+        node = node["avl_child"][1]
+
+
+def seg_line(seg: gdb.Value) -> str:
+    """One segment: its range, KiB, driver, and seg_vn's data if it is
+    seg_vn's."""
+    base, size = int(seg["s_base"]), int(seg["s_size"])
+    ops = int(seg["s_ops"])
+    line = (f"{base:#018x} {base + size:#018x} {size >> 10:>7}  "
+            f"{data_name(ops):<10}")
+    if has_symbol("segvn_ops") and ops == expr_int("&segvn_ops"):
+        line += " " + segvn_desc(seg)
+    return line
+
+
+def segvn_desc(seg: gdb.Value) -> str:
+    """seg_vn's data (struct segvn_data) in one line."""
+    svd = seg["s_data"].cast(gdb.lookup_type("struct segvn_data").pointer())
+    if int(svd) == 0:
+        return "s_data NULL"
+    vp = svd["vp"]
+    obj = "[anon]" if int(vp) == 0 else c_string(vp["v_path"], "?")
+    kind = MAP_TYPES.get(int(svd["type"]), f"type {int(svd['type']):#x}")
+    return (f"{prot_str(int(svd['prot']))} {prot_str(int(svd['maxprot']))} "
+            f"{kind:<7} {obj} off {int(svd['offset']):#x} amp "
+            f"{int(svd['amp']):#x} idx {int(svd['anon_index'])}")
+
+
+class As(VmCommand):
+    """A process's address space, segment by segment: vm-as PID (lab 5).
+
+Finds the process in proctab[] (pid as ps and vm-proc show it), then walks
+its struct as's AVL tree of segments (a_segtree: avl_root, left child
+avl_child[0], right avl_child[1]; each node is the s_tree field of its
+struct seg) in order, so the segments come out by address, one a line:
+base, end, size in KiB, the driver's ops table by its symbol, and for
+segvn_ops the struct segvn_data: prot and maxprot as rwx, shared or
+private, the file's v_path or [anon], the offset of s_base in the file,
+the anon_map and anon_index of s_base's page. Then a_size and the count,
+checked against the tree's avl_numnodes. It reads memory only: at a stop
+inside as_fault the tree is stable, because a_lock is held."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-as")
+
+    def run(self, argv: list[str]) -> None:
+        if len(argv) != 1:
+            raise VmError("usage: vm-as PID   (vm-proc lists the processes)")
+        if not has_symbol("proctab"):
+            raise Absent(NO_PROCS)
+        pid = expr_int(argv[0])
+        p = find_proc(pid)
+        comm = p["p_comm"].string(errors="replace",
+                                  length=16).split("\0")[0] or "?"
+        asp = p["p_as"]
+        if int(asp) == 0:
+            raise VmError(f"pid {pid} ({comm}) has no address space "
+                          "(process 0, or one exiting)")
+        lock = asp["a_lock"]
+        held = (f"held by cpu {int(lock['sl_owner'])}"
+                if int(lock["sl_locked"]) else "free")
+        out(f"pid {pid} ({comm}): struct as {int(asp):#x}, hat root "
+            f"{int(asp['a_hat']['h_root']):#x}, a_lock {held}")
+        out(f"{'base':<18} {'end':<18} {'KiB':>7}  {'ops':<10} prot max "
+            "type    object")
+        count = total = 0
+        for seg in avl_inorder(asp["a_segtree"],
+                               gdb.lookup_type("struct seg")):
+            out(seg_line(seg))
+            count, total = count + 1, total + int(seg["s_size"])
+        self.totals(asp, count, total)
+
+    @staticmethod
+    def totals(asp: gdb.Value, count: int, total: int) -> None:
+        """a_size and the count, each checked against what the walk saw."""
+        size = int(asp["a_size"])
+        numnodes = int(asp["a_segtree"]["avl_numnodes"])
+        out(f"a_size {size:#x} ({size >> 10} KiB) in {count} segments")
+        if count != numnodes:
+            out(f"  but avl_numnodes says {numnodes}: the tree and its "
+                "count disagree")
+        if total != size:
+            out(f"  but the segments add up to {total:#x} bytes: a_size "
+                "is wrong")
+
+
 # ------------------------------------------------------------- vm-help
 
 class Help(VmCommand):
@@ -1101,4 +1238,4 @@ def _install(makers: tuple[Callable[[], VmCommand], ...]) -> None:
         " (vm-help lists them)")
 
 
-_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem, Proc))
+_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem, Proc, As))

@@ -193,5 +193,11 @@ void kmem_reap(void);
 void kmem_kmastat(void);
 /* Pages held by every cache's slabs (leak accounting). */
 uint64_t kmem_slab_pages(void);
+/*
+ * Empty every magazine into its slabs, then call fn with each client
+ * cache's name and buffers in use (the tests' leak ledger). No lock held.
+ */
+void kmem_ledger(void (*fn)(const char *name, uint64_t inuse, void *arg),
+		 void *arg);
 
 #endif /* KMEM_H */

@@ -1263,6 +1263,61 @@ static void kmem_cache_stat(kmem_cache_t *cp, struct kmem_stat *st)
 	st->fail = __atomic_load_n(&cp->cache_alloc_fail, __ATOMIC_RELAXED);
 }
 
+/* A ledger walk's part: every magazine of cp back to the slab layer. */
+static void kmem_cache_quiesce(kmem_cache_t *cp)
+{
+	kmem_cache_t *mtp;
+	int magsize;
+
+	spin_lock(&cp->cache_depot_lock);
+	mtp = cp->cache_magtype;
+	magsize = cp->cache_magsize;
+	spin_unlock(&cp->cache_depot_lock);
+	if (mtp == NULL)
+		return; /* no magazine layer */
+	kmem_cpu_purge(cp, mtp, magsize);
+	kmem_depot_purge(cp);
+}
+
+/*
+ * The leak ledger's view of kmem (kmem.h): every cache's magazines are
+ * emptied into its slabs first, so that "in use" is what clients hold and
+ * nothing that merely waits in a magazine. Then fn(name, in use) for each
+ * cache but kmem's own (slabs, bufctls and magazines come and go with the
+ * others' slabs).
+ */
+void kmem_ledger(void (*fn)(const char *name, uint64_t inuse, void *arg),
+		 void *arg)
+{
+	ASSERT(spin_nheld() == 0);
+	spin_lock(&kmem_lock);
+	while (kmem_reaping) { /* another CPU's reap: let it finish */
+		spin_unlock(&kmem_lock);
+		__asm__ volatile("pause");
+		spin_lock(&kmem_lock);
+	}
+	kmem_reaping = true;
+	spin_unlock(&kmem_lock);
+	kmem_cache_walk(kmem_cache_quiesce);
+	spin_lock(&kmem_lock);
+	for (kmem_cache_t *cp = kmem_caches; cp != NULL; cp = cp->cache_next) {
+		uint64_t inuse;
+
+		bool own = cp == kmem_slab_cache || cp == kmem_bufctl_cache;
+
+		for (int t = 0; t < NMAGTYPES; t++)
+			own |= cp == kmem_magazine_cache[t];
+		if (own)
+			continue; /* kmem's bookkeeping grows and shrinks */
+		spin_lock(&cp->cache_lock);
+		inuse = cp->cache_buftotal - cp->cache_bufslab;
+		spin_unlock(&cp->cache_lock);
+		fn(cp->cache_name, inuse, arg);
+	}
+	kmem_reaping = false;
+	spin_unlock(&kmem_lock);
+}
+
 /*
  * Pages the slab layers of all caches hold (the tests' leak ledger: a
  * page a cache keeps is not a leaked page). kmem_lock, then each

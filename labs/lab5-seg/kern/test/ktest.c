@@ -278,10 +278,29 @@ static unsigned budget_of(const struct ktest *t)
  * must add up to what they did before. A test that leaks fails, and the
  * diagnostic says what.
  */
+#define LEDGER_CACHES 64
+
 struct ledger {
 	int procs, threads;
 	uint64_t anon, ptpages, spawned, pages;
+	int ncaches;
+	struct {
+		char name[32];
+		uint64_t inuse;
+	} cache[LEDGER_CACHES];
 };
+
+static void ledger_cache(const char *name, uint64_t inuse, void *arg)
+{
+	struct ledger *l = arg;
+
+	if (l->ncaches < LEDGER_CACHES) {
+		strlcpy(l->cache[l->ncaches].name, name,
+			sizeof(l->cache[l->ncaches].name));
+		l->cache[l->ncaches].inuse = inuse;
+		l->ncaches++;
+	}
+}
 
 /* Let threads that exited on other CPUs be freed (a few switches). */
 static void ledger_settle(void)
@@ -294,6 +313,8 @@ static void ledger_settle(void)
 static void ledger_take(struct ledger *l)
 {
 	ledger_settle();
+	l->ncaches = 0;
+	kmem_ledger(ledger_cache, l);
 	l->procs = proc_count();
 	l->threads = thread_count();
 	l->anon = anon_count();
@@ -305,7 +326,7 @@ static void ledger_take(struct ledger *l)
 
 static void ledger_check(const struct ledger *before)
 {
-	struct ledger now;
+	static struct ledger now; /* one test runner: not on its stack */
 
 	ledger_take(&now);
 	if (now.procs != before->procs)
@@ -324,6 +345,17 @@ static void ledger_check(const struct ledger *before)
 		ktest_fail(__FILE__, __LINE__,
 			   "leak: %lu page-table pages before the test, %lu "
 			   "after", before->ptpages, now.ptpages);
+	/* Caches in both (a test may make and destroy caches of its own). */
+	for (int i = 0; i < now.ncaches; i++)
+		for (int j = 0; j < before->ncaches; j++)
+			if (strcmp(now.cache[i].name, before->cache[j].name) == 0 &&
+			    now.cache[i].inuse != before->cache[j].inuse)
+				ktest_fail(__FILE__, __LINE__,
+					   "leak: kmem cache %s: %lu buffers in "
+					   "use before the test, %lu after",
+					   now.cache[i].name,
+					   before->cache[j].inuse,
+					   now.cache[i].inuse);
 	if (now.pages != before->pages)
 		ktest_fail(__FILE__, __LINE__,
 			   "leak: %ld pages neither free nor kept by kmem, the "
@@ -336,7 +368,7 @@ static int run_one(const struct ktest *t, int num)
 	unsigned budget = budget_of(t);
 	uint64_t t0, hz = lapic_tsc_hz();
 
-	struct ledger before;
+	static struct ledger before; /* one test runner: not on its stack */
 
 	ledger_take(&before);
 	cur.test = t;
