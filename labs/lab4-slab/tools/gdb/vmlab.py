@@ -1176,8 +1176,10 @@ class InterruptedFrame(FrameDecorator):
     """The frame a trap interrupted: its pc is where the trap hit, not a
     return address, so name it by pc itself rather than pc - 1."""
 
-    def function(self) -> int:
-        return self.inferior_frame().pc()
+    def function(self) -> int | str:
+        """The pc, which gdb names; user code has no symbols: '??'."""
+        pc = self.inferior_frame().pc()
+        return pc if pc >= KPM_BASE else "??"
 
     def filename(self) -> str | None:
         sal = gdb.find_pc_line(self.inferior_frame().pc())

@@ -15,7 +15,9 @@
 #include <kernel.h>
 #include <ktest.h>
 #include <proc.h>
+#include <page.h>
 #include <thread.h>
+#include <vnode.h>
 
 #define UT_SKIPPED 77 /* utest.h: the program cannot run here */
 
@@ -101,6 +103,52 @@ KTEST(user, mmap_faults_kill)
 				   "%d", cases[i].what, (unsigned)wstat,
 				   cases[i].sig);
 	}
+}
+
+/* Pages of vp in the page cache, found through the hash. */
+static int cached_pages(vnode_t *vp)
+{
+	int n = 0;
+
+	for (uint64_t off = 0; off < vp->v_size; off += PAGESIZE)
+		n += page_lookup(vp, off) != NULL;
+	return n;
+}
+
+/*
+ * Two processes run one binary: the first reads each page it touches in
+ * from the initrd (one major fault per page, and the page stays cached),
+ * the second finds them all in the page cache (no major fault at all).
+ * exec_target is a program no lab 5 test runs, so nothing of it is cached
+ * yet. A page cache that loses pages, or a seg_vn that reads the file
+ * itself instead of asking VOP_GETPAGE, makes the second read them again.
+ */
+KTEST(user, same_binary_shares_pages)
+{
+	static const char *const argv[] = { "exec_target", NULL };
+	vnode_t *vp = ramfs_lookup("/bin/exec_target");
+	uint64_t ru[2][2];
+	int pid, wstat;
+
+	if (vp == NULL)
+		ktest_skip("no /bin/exec_target in the initrd");
+	if (cached_pages(vp) != 0)
+		ktest_skip("exec_target is cached already");
+	for (int i = 0; i < 2; i++) {
+		pid = proc_spawn("/bin/exec_target", argv, NULL);
+		ASSERT_GT(pid, 0);
+		EXPECT_EQ(proc_wait(pid, &wstat, false, ru[i]), pid);
+		EXPECT_EQ(wstat & 0x7f, 0);
+	}
+	ktest_diag("first run: %lu major faults; second: %lu major, %lu minor; "
+		   "%d pages cached", ru[0][1], ru[1][1], ru[1][0],
+		   cached_pages(vp));
+	EXPECT_GT(ru[0][1], 0UL);
+	/* exec itself read the header page in, with read(): not a fault. */
+	EXPECT_LE(ru[0][1], (uint64_t)cached_pages(vp));
+	EXPECT_GE(ru[0][1] + 1, (uint64_t)cached_pages(vp));
+	EXPECT_EQ(ru[1][1], 0UL);
+	EXPECT_GT(ru[1][0], 0UL);
 }
 
 /* Start n burn processes of rounds each; wait for all; all must exit 0. */

@@ -16,27 +16,29 @@ set $va = addr
 p *seg
 p *(struct segvn_data *)seg->s_data
 vm-as 1
+vm-ptwalk $va
 p vminfo
 # 3. Is the file's page in the page cache? Not yet: a major fault.
 tbreak page_lookup
 continue
-bt 4
+bt
 finish
 # 4. Out of segvn_fault: the page is mapped, read-only and executable.
-frame function segvn_fault
+frame 2
 finish
 vm-ptwalk $va
-p vminfo
+p vminfo.pgin
 # 5. The second program, at the same address of the same file.
 condition 1 rw == S_EXEC && addr == $va
 continue
 vm-as 2
+p vminfo.pgin
 tbreak page_lookup
 continue
 finish
-frame function segvn_fault
+frame 2
 finish
 vm-ptwalk $va
-p vminfo
+p vminfo.pgin
 delete
 continue
