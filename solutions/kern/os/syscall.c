@@ -382,16 +382,22 @@ static long sys_ioctl(uint64_t fd, uint64_t cmd, uint64_t arg, uint64_t a3,
 
 #define PROT_MASK (PROT_READ | PROT_WRITE | PROT_EXEC)
 
-/* Does no segment of as touch [addr, addr + len)? */
-static bool map_range_free(struct as *as, uintptr_t addr, size_t len)
+/* Map [va, va + len): the file's part through VOP_MAP, or anonymous memory. */
+static int mmap_at(struct as *as, file_t *fp, uint64_t off, uintptr_t va,
+		   size_t len, unsigned prot, unsigned maxprot, unsigned flags)
 {
-	char vec[1];
+	struct segvn_crargs a = {
+		.vp = NULL,
+		.offset = 0,
+		.type = flags & MAP_TYPE,
+		.prot = prot,
+		.maxprot = maxprot,
+	};
 
-	/* as_incore fails with -ENOMEM where any page is unmapped. */
-	for (size_t off = 0; off < len; off += PAGESIZE)
-		if (as_incore(as, addr + off, PAGESIZE, vec) == 0)
-			return false;
-	return true;
+	if (fp != NULL)
+		return VOP_MAP(fp->f_vnode, off, as, &va, len, prot, maxprot,
+			       flags);
+	return as_map(as, va, len, segvn_create, &a);
 }
 
 static long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot,
@@ -399,7 +405,6 @@ static long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot,
 {
 	proc_t *p = curproc;
 	unsigned type = flags & MAP_TYPE, maxprot = PROT_MASK;
-	struct segvn_crargs a;
 	uintptr_t va = addr;
 	file_t *fp = NULL;
 	int err;
@@ -433,35 +438,29 @@ static long sys_mmap(uint64_t addr, uint64_t len, uint64_t prot,
 			err = addr % PAGESIZE != 0 ? -EINVAL : -ENOMEM;
 			goto out;
 		}
-		if (flags & MAP_FIXED) {
-			err = as_unmap(p->p_as, addr, len);
-			if (err != 0)
-				goto out;
-		}
-	} else if (addr % PAGESIZE == 0 && addr >= USERBASE &&
-		   user_range_ok(addr, len) && addr + len <= MMAP_TOP &&
-		   map_range_free(p->p_as, addr, len)) {
-		va = addr; /* a free hint is taken as given */
-	} else {
-		err = as_gap(p->p_as, len, &va);
-		if (err != 0)
+		/* With both flags, NOREPLACE wins, as on Linux. */
+		if (!(flags & MAP_FIXED_NOREPLACE) &&
+		    (err = as_unmap(p->p_as, addr, len)) != 0)
 			goto out;
+		err = mmap_at(p->p_as, fp, off, va, len, (unsigned)prot,
+			      maxprot, (unsigned)flags);
+		if (err == -ENOMEM && (flags & MAP_FIXED_NOREPLACE))
+			err = -EEXIST;
+		goto out;
 	}
-	if (fp != NULL) {
-		err = VOP_MAP(fp->f_vnode, off, p->p_as, &va, len,
-			      (unsigned)prot, maxprot, (unsigned)flags);
-	} else {
-		a = (struct segvn_crargs){
-			.vp = NULL,
-			.offset = 0,
-			.type = type,
-			.prot = (unsigned)prot,
-			.maxprot = maxprot,
-		};
-		err = as_map(p->p_as, va, len, segvn_create, &a);
+	/* A hint is taken where it is free (as_map refuses an overlap). */
+	err = -ENOMEM;
+	if (addr % PAGESIZE == 0 && addr >= USERBASE &&
+	    user_range_ok(addr, len) && addr + len <= MMAP_TOP)
+		err = mmap_at(p->p_as, fp, off, va, len, (unsigned)prot,
+			      maxprot, (unsigned)flags);
+	if (err == -ENOMEM) {
+		err = as_gap(p->p_as, len, &va);
+		if (err == 0)
+			err = mmap_at(p->p_as, fp, off, va, len,
+				      (unsigned)prot, maxprot,
+				      (unsigned)flags);
 	}
-	if (err == -ENOMEM && (flags & MAP_FIXED_NOREPLACE))
-		err = -EEXIST;
 out:
 	if (fp != NULL)
 		releasef(fp);
