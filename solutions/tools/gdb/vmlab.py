@@ -959,7 +959,10 @@ SEG_CAP = 1 << 20               # a corrupt tree ends the walk here
 
 
 def find_proc(pid: int) -> gdb.Value:
-    """The proc_t * with p_pid == pid in proctab[] (proc.c)."""
+    """The proc_t * with p_pid == pid: p0 (the kernel's, in no table) or
+    one in proctab[] (proc.c)."""
+    if pid == 0 and has_symbol("p0"):
+        return gdb.parse_and_eval("&p0")
     tab = symbol("proctab", NO_PROCS)
     lo, hi = tab.type.strip_typedefs().range()
     for i in range(lo, hi + 1):
@@ -1056,7 +1059,7 @@ inside as_fault the tree is stable, because a_lock is held."""
         asp = p["p_as"]
         if int(asp) == 0:
             raise VmError(f"pid {pid} ({comm}) has no address space "
-                          "(process 0, or one exiting)")
+                          "(the kernel's process 0, or one exiting)")
         lock = asp["a_lock"]
         held = (f"held by cpu {int(lock['sl_owner'])}"
                 if int(lock["sl_locked"]) else "free")
