@@ -122,23 +122,23 @@ static int cached_pages(vnode_t *vp)
  * Two processes run one binary: the first reads each page it touches in
  * from the initrd (one major fault per page, and the page stays cached),
  * the second finds them all in the page cache (no major fault at all).
- * exec_target is a program no lab 5 test runs, so nothing of it is cached
+ * /bin/share is a program no other test runs, so nothing of it is cached
  * yet. A page cache that loses pages, or a seg_vn that reads the file
  * itself instead of asking VOP_GETPAGE, makes the second read them again.
  */
 KTEST(user, same_binary_shares_pages)
 {
-	static const char *const argv[] = { "exec_target", NULL };
-	vnode_t *vp = ramfs_lookup("/bin/exec_target");
+	static const char *const argv[] = { "share", NULL };
+	vnode_t *vp = ramfs_lookup("/bin/share");
 	uint64_t ru[2][2];
 	int pid, wstat;
 
 	if (vp == NULL)
-		ktest_skip("no /bin/exec_target in the initrd");
+		ktest_skip("no /bin/share in the initrd");
 	if (cached_pages(vp) != 0)
-		ktest_skip("exec_target is cached already");
+		ktest_skip("/bin/share is cached already (run twice?)");
 	for (int i = 0; i < 2; i++) {
-		pid = proc_spawn("/bin/exec_target", argv, NULL);
+		pid = proc_spawn("/bin/share", argv, NULL);
 		ASSERT_GT(pid, 0);
 		EXPECT_EQ(proc_wait(pid, &wstat, false, ru[i]), pid);
 		EXPECT_EQ(wstat & 0x7f, 0);
