@@ -175,7 +175,7 @@ KTEST(user, timer_preemption)
 	uint64_t before = disp_preemptions;
 
 	disp_onecpu = true;
-	burn_n(2, "1500000");
+	burn_n(2, "600000");
 	disp_onecpu = false;
 	EXPECT_GE(disp_preemptions - before, 2UL);
 }
@@ -193,6 +193,6 @@ KTEST(user, four_cpus_at_once)
 	spin_lock(&disp_lock);
 	disp_user_max = 0;
 	spin_unlock(&disp_lock);
-	burn_n(6, "500000");
+	burn_n(6, "250000");
 	EXPECT_GE(disp_user_max, 4);
 }
