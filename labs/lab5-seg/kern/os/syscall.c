@@ -65,18 +65,30 @@ typedef long (*sysfn_t)(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 
 /* ---- files ---- */
 
+/*
+ * The open file fd, held, if it was opened with flag (FREAD or FWRITE);
+ * NULL otherwise, with nothing held: the caller's -EBADF.
+ */
+static file_t *getf_for(int fd, int flag)
+{
+	file_t *fp = getf(fd);
+
+	if (fp != NULL && !(fp->f_flag & flag)) {
+		releasef(fp);
+		fp = NULL;
+	}
+	return fp;
+}
+
 static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t a3,
 		     uint64_t a4, uint64_t a5)
 {
-	file_t *fp = getf((int)fd);
+	file_t *fp = getf_for((int)fd, FREAD);
 	long n;
 
 	(void)a3, (void)a4, (void)a5;
-	if (fp == NULL || !(fp->f_flag & FREAD)) {
-		if (fp != NULL)
-			releasef(fp);
+	if (fp == NULL)
 		return -EBADF;
-	}
 	if (fp->f_vnode->v_type == VDIR) {
 		releasef(fp);
 		return -EISDIR;
@@ -110,15 +122,12 @@ static long file_write(file_t *fp, uint64_t buf, uint64_t len)
 static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t a3,
 		      uint64_t a4, uint64_t a5)
 {
-	file_t *fp = getf((int)fd);
+	file_t *fp = getf_for((int)fd, FWRITE);
 	long n;
 
 	(void)a3, (void)a4, (void)a5;
-	if (fp == NULL || !(fp->f_flag & FWRITE)) {
-		if (fp != NULL)
-			releasef(fp);
+	if (fp == NULL)
 		return -EBADF;
-	}
 	n = (int64_t)len < 0 ? -EINVAL : file_write(fp, buf, len);
 	releasef(fp);
 	return n;
@@ -127,15 +136,12 @@ static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t a3,
 static long sys_pread64(uint64_t fd, uint64_t buf, uint64_t len, uint64_t off,
 			uint64_t a4, uint64_t a5)
 {
-	file_t *fp = getf((int)fd);
+	file_t *fp = getf_for((int)fd, FREAD);
 	long n;
 
 	(void)a4, (void)a5;
-	if (fp == NULL || !(fp->f_flag & FREAD)) {
-		if (fp != NULL)
-			releasef(fp);
+	if (fp == NULL)
 		return -EBADF;
-	}
 	if (fp->f_vnode->v_type != VREG) {
 		releasef(fp);
 		return fp->f_vnode->v_type == VDIR ? -EISDIR : -ESPIPE;
@@ -154,15 +160,12 @@ static long sys_pread64(uint64_t fd, uint64_t buf, uint64_t len, uint64_t off,
 static long sys_pwrite64(uint64_t fd, uint64_t buf, uint64_t len,
 			 uint64_t off, uint64_t a4, uint64_t a5)
 {
-	file_t *fp = getf((int)fd);
+	file_t *fp = getf_for((int)fd, FWRITE);
 	long n;
 
 	(void)a4, (void)a5;
-	if (fp == NULL || !(fp->f_flag & FWRITE)) {
-		if (fp != NULL)
-			releasef(fp);
+	if (fp == NULL)
 		return -EBADF;
-	}
 	if (fp->f_vnode->v_type != VREG) {
 		releasef(fp);
 		return -ESPIPE;
@@ -187,15 +190,12 @@ struct iovec {
 static long sys_writev(uint64_t fd, uint64_t uiov, uint64_t cnt, uint64_t a3,
 		       uint64_t a4, uint64_t a5)
 {
-	file_t *fp = getf((int)fd);
+	file_t *fp = getf_for((int)fd, FWRITE);
 	long total = 0;
 
 	(void)a3, (void)a4, (void)a5;
-	if (fp == NULL || !(fp->f_flag & FWRITE)) {
-		if (fp != NULL)
-			releasef(fp);
+	if (fp == NULL)
 		return -EBADF;
-	}
 	if (cnt > IOV_MAX) {
 		releasef(fp);
 		return -EINVAL;

@@ -29,6 +29,25 @@
 #define R_RFL 152
 #define R_RSP 160
 
+/* The general registers of a struct regs, from r_r15 up to r_rax. */
+.macro POP_GPRS
+	popq %r15
+	popq %r14
+	popq %r13
+	popq %r12
+	popq %r11
+	popq %r10
+	popq %r9
+	popq %r8
+	popq %rbp
+	popq %rdi
+	popq %rsi
+	popq %rdx
+	popq %rcx
+	popq %rbx
+	popq %rax
+.endm
+
 	.text
 	.globl syscall_entry
 syscall_entry:
@@ -78,40 +97,12 @@ user_return:
 	movq %rcx, %rax
 	shrq $47, %rax			/* canonical and in the lower half? */
 	jnz 1f
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_GPRS
 	movq 40(%rsp), %rsp		/* r_rsp: past trapno, err, rip, cs, rfl */
 	swapgs
 	sysretq
 1:
-	popq %r15
-	popq %r14
-	popq %r13
-	popq %r12
-	popq %r11
-	popq %r10
-	popq %r9
-	popq %r8
-	popq %rbp
-	popq %rdi
-	popq %rsi
-	popq %rdx
-	popq %rcx
-	popq %rbx
-	popq %rax
+	POP_GPRS
 	addq $16, %rsp			/* r_trapno, r_err */
 	swapgs
 	iretq
