@@ -61,7 +61,7 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 LAB_DIR = re.compile(r"^lab([0-9]+)$")
 # The diff's target file: "+++ b/kern/mm/buddy.c" (a tab and a date may follow).
 DIFF_FILE = re.compile(r"^\+\+\+ b/(\S+)", re.M)
-SOL_IF = re.compile(r"^\s*#\s*if\s+SOL\s*>=\s*([0-9]+)\s*$")
+SOL_IF = re.compile(r"^\s*#\s*if\s+SOL\s*>=\s*([0-9]+)(?:\s*\|\|\s*LAB\s*<\s*\1)?\s*$")
 ANY_IF = re.compile(r"^\s*#\s*if(?:n?def)?\b")
 ELSE = re.compile(r"^\s*#\s*(?:else|elif)\b")
 ENDIF = re.compile(r"^\s*#\s*endif\b")

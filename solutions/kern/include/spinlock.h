@@ -40,6 +40,9 @@ enum lock_rank {
 	LR_PAGE_HASH = 6,    /* the page hash (page.h) */
 	LR_ANON = 7,         /* the anon slots' reference counts (anon.h) */
 #endif
+#if LAB >= 6
+	LR_HMENT = 8,        /* hment_lock: every page's mapping list (page.h) */
+#endif
 	LR_KMEM = 10,        /* kmem_lock: the list of caches (kmem.c) */
 	LR_KMEM_CPU = 20,    /* a cache's per-CPU cc_lock */
 	LR_KMEM_DEPOT = 30,  /* a cache's depot lock */

@@ -235,6 +235,9 @@ static void free_check(const zone_t *z, page_t *pp, uint64_t pfn,
  */
 void page_free_pages(page_t *pp, unsigned order)
 {
+#if LAB >= 6
+	page_free_check_unmapped(pp, order); /* lab 6: not while mapped */
+#endif
 #if SOL >= 3
 	uint64_t pfn = page_pfn(pp);
 	zone_t *z;

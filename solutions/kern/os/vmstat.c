@@ -41,6 +41,10 @@ MONCMD(vminfo, "", "VM counters since boot: faults, zero-fills, page-ins")
 		vminfo.zfod);
 	kprintf("%-12s %10lu  pages read in from the initrd\n", "pgin",
 		vminfo.pgin);
+#if LAB >= 6
+	kprintf("%-12s %10lu  pages copied for a writer (copy-on-write)\n",
+		"cow_fault", vminfo.cow_fault);
+#endif
 	kprintf("%-12s %10lu  pages in the page cache now\n", "cached",
 		page_cache_count());
 	kprintf("%-12s %10lu  anon slots now\n", "anon", anon_count());

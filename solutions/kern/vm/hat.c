@@ -261,6 +261,13 @@ static void hati_free_tree(struct hat *hat, uint64_t pa, int l)
 
 	ASSERT(l >= 0 && l < m->levels);
 	ASSERT(pa != hat->h_root || l == top_level(hat));
+#if LAB >= 6
+	/* A user hat is emptied (as_free unmaps each segment) before this. */
+	for (unsigned i = 0; l == 0 && hat->h_rmap && i < ENTRIES(m, 0); i++)
+		if (pte_present(t[i]))
+			panic("hat_free: a user page table still maps pfn %#lx",
+			      pte_addr(t[i], 0, m) >> PAGESHIFT);
+#endif
 	for (unsigned i = 0; l > 0 && i < ENTRIES(m, l); i++)
 		if (pte_present(t[i]) && !pte_is_leaf(l, t[i]))
 			hati_free_tree(hat, pte_addr(t[i], l, m), l - 1);
@@ -284,6 +291,12 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 	if (!pte_present(old))
 		return;
 	hat_tlb_flush(hat, va, level_size(hat->h_mode, l));
+#if LAB >= 6
+	if (hat->h_rmap && pte_is_leaf(l, old)) {
+		ASSERT(l == 0); /* user hats map 4 KiB pages only */
+		hment_remove(hat, va, pte_addr(old, l, hat->h_mode) >> PAGESHIFT);
+	}
+#endif
 	if (!pte_is_leaf(l, old))
 		hati_free_tree(hat, pte_addr(old, l, hat->h_mode), l - 1);
 }
@@ -308,6 +321,11 @@ int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 	ptep = hati_walk_create(hat, va, 0, &err);
 	if (ptep == NULL)
 		return err;
+#if LAB >= 6
+	/* The new leaf's hment first: the old one goes as it is replaced. */
+	if (hat->h_rmap && (err = hment_add(hat, va, pfn)) != 0)
+		return err;
+#endif
 	hati_set_leaf(hat, ptep, 0, va,
 		      pte_leaf(hat->h_mode, 0, pfn << PAGESHIFT, prot, flags));
 	return 0;

@@ -150,6 +150,9 @@ int hat_alloc_user(struct hat *hat)
 	root = kpm_va(hat->h_root);
 	for (int i = KERNEL_PML4_FIRST; i < PML4_ENTRIES; i++)
 		root[i] = kroot[i];
+#if LAB >= 6
+	hat->h_rmap = true; /* its pages' mappings are listed (page.h) */
+#endif
 	return 0;
 }
 
