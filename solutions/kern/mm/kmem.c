@@ -817,12 +817,41 @@ static void kmem_debug_free(kmem_cache_t *cp, void *buf)
  * magazine while it holds a cc_lock. A debug cache panics if the buffer
  * was written while free.
  */
+#if LAB >= 6
+static long kmem_fail_after = -1; /* fault injection for the tests */
+
+void kmem_inject_failure(long after)
+{
+	ASSERT(after >= -1);
+	__atomic_store_n(&kmem_fail_after, after, __ATOMIC_RELAXED);
+}
+
+/* Is this the allocation to fail? Counts down; fires once, then disarms. */
+static bool kmem_injected_failure(void)
+{
+	long n = __atomic_load_n(&kmem_fail_after, __ATOMIC_RELAXED);
+
+	do {
+		if (n < 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&kmem_fail_after, &n,
+					      n == 0 ? -1 : n - 1, false,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return n == 0;
+}
+#endif
+
 void *kmem_cache_alloc(kmem_cache_t *cp, int kmflags)
 {
 	void *buf = NULL;
 
 	ASSERT(cp->cache_bufsize != 0); /* a live cache, not a free slot */
 	ASSERT((kmflags & ~KM_NOSLEEP) == 0);
+#if LAB >= 6
+	if (!(cp->cache_flags & KMC_NOMAGAZINE) && kmem_injected_failure())
+		return NULL;
+#endif
 	if (!(cp->cache_flags & KMC_NOMAGAZINE)) {
 		kmem_cpu_cache_t *ccp = &cp->cache_cpu[curcpu()->cpu_id];
 

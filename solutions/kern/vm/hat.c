@@ -108,6 +108,9 @@ int hat_init(struct hat *hat, const struct pt_mode *mode)
 	ASSERT(mode->levels >= 3 && mode->levels <= PT_MAXLEVELS);
 	hat->h_mode = mode;
 	hat->h_ptpages = 0;
+#if LAB >= 6
+	hat->h_rmap = false; /* hat_alloc_user() asks for the reverse map */
+#endif
 	hat->h_root = hat_ptpage_alloc();
 	if (hat->h_root == 0)
 		return -ENOMEM;
@@ -261,13 +264,6 @@ static void hati_free_tree(struct hat *hat, uint64_t pa, int l)
 
 	ASSERT(l >= 0 && l < m->levels);
 	ASSERT(pa != hat->h_root || l == top_level(hat));
-#if LAB >= 6
-	/* A user hat is emptied (as_free unmaps each segment) before this. */
-	for (unsigned i = 0; l == 0 && hat->h_rmap && i < ENTRIES(m, 0); i++)
-		if (pte_present(t[i]))
-			panic("hat_free: a user page table still maps pfn %#lx",
-			      pte_addr(t[i], 0, m) >> PAGESHIFT);
-#endif
 	for (unsigned i = 0; l > 0 && i < ENTRIES(m, l); i++)
 		if (pte_present(t[i]) && !pte_is_leaf(l, t[i]))
 			hati_free_tree(hat, pte_addr(t[i], l, m), l - 1);
@@ -275,6 +271,35 @@ static void hati_free_tree(struct hat *hat, uint64_t pa, int l)
 	hat_ptpage_free(pa);
 	hat->h_ptpages--;
 }
+
+#if LAB >= 6
+/*
+ * The reverse map's side of dropping a subtree of a user hat: each 4 KiB
+ * leaf under the table at pa (level l, covering from va) loses its hment
+ * (drop), or, where nothing may be left mapped (hat_free), panics.
+ */
+static void hati_rmap_subtree(struct hat *hat, uint64_t pa, int l,
+			      uintptr_t va, bool drop)
+{
+	const struct pt_mode *m = hat->h_mode;
+	uint64_t *t = hati_table(pa);
+
+	ASSERT(hat->h_rmap);
+	for (unsigned i = 0; i < ENTRIES(m, l); i++) {
+		uintptr_t eva = va + i * level_size(m, l);
+
+		if (!pte_present(t[i]))
+			continue;
+		if (!pte_is_leaf(l, t[i]))
+			hati_rmap_subtree(hat, pte_addr(t[i], l, m), l - 1, eva,
+					  drop);
+		else if (!drop)
+			panic("hat_free: a user hat still maps va %#lx", eva);
+		else
+			hment_remove(hat, eva, pte_addr(t[i], l, m) >> PAGESHIFT);
+	}
+}
+#endif
 
 /*
  * Store a leaf at *ptep (level l), dropping any subtree it replaces: clear,
@@ -295,6 +320,9 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 	if (hat->h_rmap && pte_is_leaf(l, old)) {
 		ASSERT(l == 0); /* user hats map 4 KiB pages only */
 		hment_remove(hat, va, pte_addr(old, l, hat->h_mode) >> PAGESHIFT);
+	} else if (hat->h_rmap) {
+		hati_rmap_subtree(hat, pte_addr(old, l, hat->h_mode), l - 1, va,
+				  true);
 	}
 #endif
 	if (!pte_is_leaf(l, old))
@@ -590,6 +618,11 @@ pfn_t hat_getpfnum(struct hat *hat, uintptr_t va)
 void hat_free(struct hat *hat)
 {
 #if SOL >= 2
+#if LAB >= 6
+	/* A user hat is emptied (as_free unmaps each segment) before this. */
+	if (hat->h_root != 0 && hat->h_rmap)
+		hati_rmap_subtree(hat, hat->h_root, top_level(hat), 0, false);
+#endif
 	if (hat->h_root != 0)
 		hati_free_tree(hat, hat->h_root, top_level(hat));
 	ASSERT(hat->h_ptpages == 0);
