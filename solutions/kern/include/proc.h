@@ -31,6 +31,9 @@ struct as;
 struct vnode;
 
 #define NPROC 512     /* processes at once, zombies included */
+#if LAB >= 6
+#define FORK_RESERVE_PAGES 64 /* fork leaves this many pages free */
+#endif
 #define NFILES 32     /* open files per process */
 #define PSCOMM 16     /* the command name kept for ps */
 

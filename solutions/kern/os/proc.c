@@ -11,6 +11,7 @@
 #include <kstring.h>
 #include <lapic.h>
 #include <monitor.h>
+#include <page.h>
 #include <proc.h>
 #include <thread.h>
 #include <trap.h>
@@ -267,6 +268,17 @@ int proc_fork(struct regs *rp)
 	int err;
 
 	ASSERT(parent->p_as != NULL);
+#if LAB >= 6
+	/*
+	 * A child needs memory right after its fork too: page tables and
+	 * the copy of its stack for its first instructions. Refuse a fork
+	 * that would leave too little for that (Linux keeps a watermark of
+	 * free pages for the same reason) rather than start a child that
+	 * dies of its first fault.
+	 */
+	if (page_free_count() < FORK_RESERVE_PAGES)
+		return -ENOMEM;
+#endif
 	child = proc_alloc(parent);
 	if (child == NULL)
 		return -EAGAIN;

@@ -403,38 +403,6 @@ KTEST(fork, child_unmap_and_mprotect_leave_the_parent)
 	as_free(parent);
 }
 
-/* The pages a test took to leave the allocator nearly empty. */
-struct hoard {
-	uint64_t head; /* pa of the first; each page holds the next's pa */
-	uint64_t count;
-};
-
-static void hoard_all(struct hoard *h)
-{
-	page_t *pp;
-
-	h->head = 0;
-	h->count = 0;
-	while ((pp = page_alloc_pages(0, PG_TEST)) != NULL) {
-		uint64_t pa = page_pfn(pp) << PAGESHIFT;
-
-		*(uint64_t *)kpm_va(pa) = h->head;
-		h->head = pa;
-		h->count++;
-	}
-}
-
-static void hoard_release(struct hoard *h, uint64_t n)
-{
-	while (n-- > 0 && h->head != 0) {
-		uint64_t pa = h->head;
-
-		h->head = *(uint64_t *)kpm_va(pa);
-		h->count--;
-		page_free_pages(pfn_to_page(pa >> PAGESHIFT), 0);
-	}
-}
-
 /*
  * Fork until memory runs out, and at every point it can run out: with
  * all memory taken but k pages, for k = 0, 1, ..., as_dup either works or

@@ -1,7 +1,8 @@
 /*
  * vmtest.h — what the kernel tests of labs 5 and 6 (seg_test.c,
- * cow_test.c) share: address spaces made by hand over seg_vn, and their
- * memory read and written as a CPU would, through the hat.
+ * cow_test.c, user_test.c) share: address spaces made by hand over
+ * seg_vn, their memory read through the hat, and memory pressure made by
+ * taking pages from the allocator.
  */
 #ifndef VMTEST_H
 #define VMTEST_H
@@ -10,6 +11,7 @@
 #include <hat.h>
 #include <kernel.h>
 #include <ktest.h>
+#include <page.h>
 #include <seg_vn.h>
 #include <vnode.h>
 
@@ -52,6 +54,40 @@ static inline int as_byte(struct as *as, uintptr_t va)
 	if (pfn == PFN_INVALID)
 		return -1;
 	return *((uint8_t *)kpm_va(pfn << PAGESHIFT) + va % PG);
+}
+
+/* The pages a test took to leave the allocator nearly empty. */
+struct hoard {
+	uint64_t head; /* pa of the first; each page holds the next's pa */
+	uint64_t count;
+};
+
+/* Take every free page (one at a time, so any number can go back). */
+static inline void hoard_all(struct hoard *h)
+{
+	page_t *pp;
+
+	h->head = 0;
+	h->count = 0;
+	while ((pp = page_alloc_pages(0, PG_TEST)) != NULL) {
+		uint64_t pa = page_pfn(pp) << PAGESHIFT;
+
+		*(uint64_t *)kpm_va(pa) = h->head;
+		h->head = pa;
+		h->count++;
+	}
+}
+
+/* Give n of them back (all of them: n = h->count). */
+static inline void hoard_release(struct hoard *h, uint64_t n)
+{
+	while (n-- > 0 && h->head != 0) {
+		uint64_t pa = h->head;
+
+		h->head = *(uint64_t *)kpm_va(pa);
+		h->count--;
+		page_free_pages(pfn_to_page(pa >> PAGESHIFT), 0);
+	}
 }
 
 #endif /* VMTEST_H */

@@ -240,7 +240,12 @@ static bool segvn_allows(unsigned prot, enum seg_rw rw)
  *     faults;
  *   - a write gets a copy of its own (anon_private), puts the new slot in
  *     the anon_map at this index in place of the old one, and maps the
- *     copy writable. The other holders keep the old page, untouched;
+ *     copy writable. The other holders keep the old page, untouched.
+ *     Unload this process's translation of the old page before
+ *     anon_private: it drops this process's reference, and if the others
+ *     let go of theirs in the meantime (an exit on another CPU), that
+ *     frees the page. A page must never be freed while mapped: the
+ *     allocator panics if it is;
  *   - a slot with one holder is this process's alone, whatever happened
  *     before: map it as the segment allows, with no copy. That is the
  *     "reuse" rule, and it is what lets the last of the sharers, or a
@@ -264,8 +269,17 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 #if SOL >= 6
 		if (svd->type == MAP_PRIVATE && ap->an_refcnt > 1) {
 			if (rw == S_WRITE) {
-				/* Copy-on-write: a copy of our own. */
-				struct anon *nap = anon_private(ap);
+				/*
+				 * Copy-on-write: a copy of our own. Our
+				 * translation of the shared page goes first:
+				 * anon_private drops our reference, which
+				 * frees the page if the other holders left
+				 * meanwhile, and no mapping may outlive it.
+				 */
+				struct anon *nap;
+
+				(void)hat_unload(hat, a, PAGESIZE);
+				nap = anon_private(ap);
 
 				if (nap == NULL)
 					return FC_NOMEM;

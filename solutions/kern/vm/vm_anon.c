@@ -33,7 +33,9 @@
  *    with a copy of ap's page, and the caller's reference to ap dropped.
  *    The other holders keep ap and its page untouched. With no memory for
  *    the copy, return NULL and leave ap as it was: the fault fails, the
- *    process does not lose its page.
+ *    process does not lose its page. Dropping the reference may free the
+ *    old page (the others may have let go since the caller looked), so
+ *    the caller must not map it any more when it calls anon_private.
  *
  * 5. When is a copy needed at all? Only while an_refcnt > 1. A holder
  *    that sees 1 is the only one, and it stays so: a new holder comes only
