@@ -102,6 +102,12 @@ int proc_wait(int pid, int *wstat, bool nohang, uint64_t ru[2]);
 /* The process with pid, or NULL (pidlock held: it stays while held). */
 proc_t *proc_find(int pid);
 
+#if LAB >= 6
+/* The process after p in the table (the first if p is NULL), or NULL;
+ * pidlock held. The monitor's walks over every process. */
+proc_t *proc_next(proc_t *p);
+#endif
+
 /* Has the calling process a child that wait4(pid) would wait for? */
 bool proc_has_child(int pid);
 

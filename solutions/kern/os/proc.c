@@ -405,6 +405,22 @@ proc_t *proc_find(int pid)
 	return NULL;
 }
 
+#if LAB >= 6
+proc_t *proc_next(proc_t *p)
+{
+	int i = 0;
+
+	ASSERT(spin_held(&pidlock));
+	if (p != NULL)
+		while (i < NPROC && proctab[i++] != p)
+			;
+	for (; i < NPROC; i++)
+		if (proctab[i] != NULL)
+			return proctab[i];
+	return NULL;
+}
+#endif
+
 bool proc_has_child(int pid)
 {
 	bool found = false;
