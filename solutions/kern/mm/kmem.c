@@ -807,16 +807,6 @@ static void kmem_debug_free(kmem_cache_t *cp, void *buf)
 
 /* ---- The interface ---- */
 
-/*
- * A constructed buffer of the live cache cp, aligned to cache_align, or
- * NULL when no memory is left (kmflags: KM_SLEEP or KM_NOSLEEP, and
- * neither sleeps). Takes this CPU's cc_lock, maybe the depot lock, then
- * cache_lock and zone_lock, so the caller may hold spinlocks only of a
- * rank below LR_KMEM. The magazine caches (KMC_NOMAGAZINE) skip the CPU
- * layer and its cc_lock: that is what lets kmem_cpu_free() make a
- * magazine while it holds a cc_lock. A debug cache panics if the buffer
- * was written while free.
- */
 #if LAB >= 6
 static long kmem_fail_after = -1; /* fault injection for the tests */
 
@@ -842,6 +832,16 @@ static bool kmem_injected_failure(void)
 }
 #endif
 
+/*
+ * A constructed buffer of the live cache cp, aligned to cache_align, or
+ * NULL when no memory is left (kmflags: KM_SLEEP or KM_NOSLEEP, and
+ * neither sleeps). Takes this CPU's cc_lock, maybe the depot lock, then
+ * cache_lock and zone_lock, so the caller may hold spinlocks only of a
+ * rank below LR_KMEM. The magazine caches (KMC_NOMAGAZINE) skip the CPU
+ * layer and its cc_lock: that is what lets kmem_cpu_free() make a
+ * magazine while it holds a cc_lock. A debug cache panics if the buffer
+ * was written while free.
+ */
 void *kmem_cache_alloc(kmem_cache_t *cp, int kmflags)
 {
 	void *buf = NULL;

@@ -30,7 +30,9 @@
  *				cleared under it as it comes back
  *	p_vnode, p_offset,	lab 5: the page hash lock (not yet here)
  *	p_hash
- *	p_lckcnt, p_share	labs 5 and 6 name their locks (unused yet)
+ *	p_lckcnt		lab 5 names its lock (unused yet)
+ *	p_share, p_mapping	lab 6: hment_lock (hment.c); read without it
+ *				only by the page's owner as it frees the page
  *
  * The owner of an allocated block may read its head's p_order and
  * p_owner without a lock: no one else writes them until it frees it.
@@ -46,6 +48,7 @@
 #define MAX_ORDER 10 /* blocks of 2^0 .. 2^10 pages (4 KiB .. 4 MiB) */
 
 struct vnode;
+struct hat;
 
 typedef struct page {
 	struct page *p_next;    /* free_area list (lab 3); vnode list (lab 5) */

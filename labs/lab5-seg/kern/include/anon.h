@@ -47,7 +47,9 @@ struct anon *anon_alloc(page_t *from);
 void anon_decref(struct anon *ap);
 /*
  * A write to a slot that others share: a new slot with a copy of ap's
- * page, and ap loses the reference the caller held. NULL if no memory.
+ * page, and ap loses the reference the caller held (which frees it if
+ * the others are gone: the caller no longer maps it). NULL if no memory,
+ * and ap keeps the reference.
  */
 struct anon *anon_private(struct anon *ap);
 

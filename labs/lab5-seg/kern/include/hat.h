@@ -71,6 +71,7 @@ extern const struct pt_mode pt_mode_5level; /* 9+9+9+9+9 over 12 (LA57) */
  *	h_root		set by hat_init(), cleared by hat_free(); the tree
  *			under it, by the hat's one writer
  *	h_ptpages	by the hat's one writer
+ *	h_rmap		lab 6: set by hat_alloc_user(); read-only after
  */
 struct hat {
 	const struct pt_mode *h_mode;

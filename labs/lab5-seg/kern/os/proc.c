@@ -10,6 +10,7 @@
 #include <kstring.h>
 #include <lapic.h>
 #include <monitor.h>
+#include <page.h>
 #include <proc.h>
 #include <thread.h>
 #include <trap.h>

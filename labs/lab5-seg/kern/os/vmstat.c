@@ -9,8 +9,11 @@
  */
 #include <anon.h>
 #include <as.h>
+#include <avl.h>
 #include <cmdline.h>
+#include <hat.h>
 #include <kernel.h>
+#include <kmem.h>
 #include <monitor.h>
 #include <page.h>
 #include <proc.h>
@@ -121,3 +124,4 @@ MONCMD(pmap, "PID", "a process's segments: address, KiB, RSS, anon, mode")
 	kprintf("%-16s %8lu %8lu %8lu\n", "total Kb", tot[0], tot[1], tot[2]);
 	return 0;
 }
+

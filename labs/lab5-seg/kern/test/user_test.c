@@ -12,12 +12,15 @@
  * through as_map() and seg_vn, and its pages come through the page cache.
  */
 #include <cpuvar.h>
+#include <fmt.h>
 #include <kernel.h>
 #include <ktest.h>
 #include <proc.h>
 #include <page.h>
 #include <thread.h>
 #include <vnode.h>
+
+#include "vmtest.h"
 
 #define UT_SKIPPED 77 /* utest.h: the program cannot run here */
 
@@ -196,3 +199,4 @@ KTEST(user, four_cpus_at_once)
 	burn_n(6, "250000");
 	EXPECT_GE(disp_user_max, 4);
 }
+

@@ -79,6 +79,28 @@ static faultcode_t segvn_fault(struct hat *hat, struct seg *seg,
 	return FC_NOMAP; /* lab 5: load the pages the fault needs */
 }
 
+/*
+ * Design of segvn_dup (read this before writing lab 6, part B):
+ *
+ * newseg is the child's copy of seg: same range, in the child's as. Give
+ * it driver data of its own (a copy of seg's: protections, type, file and
+ * offset) and then share the memory as the mapping's type says:
+ *
+ *   MAP_SHARED: parent and child see one memory. They share the anon_map
+ *	itself (one more am_refcnt), or, for a shared file mapping, just the
+ *	file's pages, which need no data at all.
+ *
+ *   MAP_PRIVATE: each will see its own memory, but they start equal. The
+ *	child gets a new anon_map whose slots are the parent's (anon_dup:
+ *	each slot gains a holder, no page is copied). Then comes the step
+ *	that makes it safe: every page the parent has mapped writable must
+ *	become read-only in the parent's page tables (hat_chgprot), so its
+ *	next write faults and copies instead of changing the page the child
+ *	shares. The child's tables start empty: its first touch of each page
+ *	faults, and finds the shared slot.
+ *
+ * On error, free what this call made and return it; as_dup frees newseg.
+ */
 static int segvn_dup(struct seg *seg, struct seg *newseg)
 {
 	(void)seg, (void)newseg;

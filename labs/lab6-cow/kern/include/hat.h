@@ -71,11 +71,14 @@ extern const struct pt_mode pt_mode_5level; /* 9+9+9+9+9 over 12 (LA57) */
  *	h_root		set by hat_init(), cleared by hat_free(); the tree
  *			under it, by the hat's one writer
  *	h_ptpages	by the hat's one writer
+ *	h_rmap		lab 6: set by hat_alloc_user(); read-only after
  */
 struct hat {
 	const struct pt_mode *h_mode;
 	uint64_t h_root;            /* physical address of the top table */
 	unsigned long h_ptpages;    /* page-table pages, the root included */
+	bool h_rmap;  /* record each 4 KiB leaf in its page's hment list
+			 (page.h); set before the first load, r/o after */
 };
 
 /* A leaf translation, as hat_probe() reports it. */
@@ -127,6 +130,15 @@ void hat_ptpage_free(uint64_t pa);
 /* Make the TLB forget [va, va + len) in hat, if hat is loaded anywhere. */
 void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len);
 
+/*
+ * A hat with h_rmap set reports each 4 KiB leaf it stores and clears
+ * (hment.c in the kernel; page.h says why). hment_add: 0 or -ENOMEM, and
+ * hat_memload fails with it before changing anything; frames no page
+ * could own (device memory, reserved RAM) are not recorded.
+ * hment_remove panics if there is no such record.
+ */
+int hment_add(struct hat *hat, uintptr_t va, pfn_t pfn);
+void hment_remove(struct hat *hat, uintptr_t va, pfn_t pfn);
 /* Tests: make the allocation after the next `after` ones fail (-1: off). */
 void hat_ptpage_inject_failure(long after);
 /* Page-table pages handed out and not yet given back, in every hat. */

@@ -30,7 +30,9 @@
  *				cleared under it as it comes back
  *	p_vnode, p_offset,	lab 5: the page hash lock (not yet here)
  *	p_hash
- *	p_lckcnt, p_share	labs 5 and 6 name their locks (unused yet)
+ *	p_lckcnt		lab 5 names its lock (unused yet)
+ *	p_share, p_mapping	lab 6: hment_lock (hment.c); read without it
+ *				only by the page's owner as it frees the page
  *
  * The owner of an allocated block may read its head's p_order and
  * p_owner without a lock: no one else writes them until it frees it.
@@ -42,10 +44,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <spinlock.h>
+#include <kassert.h>
 
 #define MAX_ORDER 10 /* blocks of 2^0 .. 2^10 pages (4 KiB .. 4 MiB) */
 
 struct vnode;
+struct hat;
 
 typedef struct page {
 	struct page *p_next;    /* free_area list (lab 3); vnode list (lab 5) */
@@ -59,6 +63,7 @@ typedef struct page {
 	uint16_t p_owner;       /* PG_OWNER_* of an allocated block's head */
 	uint32_t p_share;       /* mappings of this page (lab 6) */
 	uint32_t p_lckcnt;      /* pins that keep it in memory (lab 5) */
+	struct hment *p_mapping; /* the user mappings of this page (lab 6) */
 } page_t;
 
 /* p_flags */
@@ -148,6 +153,47 @@ void page_buddyinfo(void);
  * CPU allocates (the monitor runs with the others idle).
  */
 void page_memstat(void);
+
+/*
+ * The reverse map (lab 6; illumos's hment, Linux's rmap): every 4 KiB
+ * translation that a user hat holds to a page is one hment on the page's
+ * p_mapping list, and p_share counts them. The HAT keeps the list as it
+ * stores and clears leaves (hat.c calls hment_add and hment_remove for a
+ * hat with h_rmap set), so it is right whatever the segment drivers do.
+ * It answers "who maps this page?": the monitor's `page PFN`, the tests
+ * that count the sharers of a page after fork, and the check below.
+ */
+struct hment {
+	struct hment *hm_next; /* the next mapping of the same page */
+	struct hat *hm_hat;    /* the hat that maps it ... */
+	uintptr_t hm_va;       /* ... at this address */
+};
+
+/* hment_add and hment_remove: hat.h. */
+/* How many translations map pp (illumos's hat_page_getshare). */
+unsigned hat_page_getshare(const page_t *pp);
+/* Copy up to max of pp's mappings into out; how many there are. */
+unsigned hat_page_mappings(const page_t *pp, struct hment *out,
+			   unsigned max);
+
+/*
+ * Nothing is freed while mapped: a page that goes back to the allocator
+ * while a translation to it remains would be reused under a process that
+ * can still read and write it. page_free_pages() calls this first, for
+ * every page of the block.
+ */
+static inline void page_free_check_unmapped(page_t *pp, unsigned order)
+{
+	for (uint64_t i = 0; i < (1UL << order); i++) {
+		const page_t *p = &pp[i];
+
+		if (__atomic_load_n(&p->p_share, __ATOMIC_ACQUIRE) != 0)
+			panic("page_free_pages: pfn %#lx is freed while %u "
+			      "translation(s) still map it (one at va %#lx)",
+			      page_pfn(p), p->p_share,
+			      p->p_mapping != NULL ? p->p_mapping->hm_va : 0UL);
+	}
+}
 
 /*
  * The page cache (lab 5): every page of a file in memory is named by

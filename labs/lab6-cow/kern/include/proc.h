@@ -31,6 +31,7 @@ struct as;
 struct vnode;
 
 #define NPROC 512     /* processes at once, zombies included */
+#define FORK_RESERVE_PAGES 64 /* fork leaves this many pages free */
 #define NFILES 32     /* open files per process */
 #define PSCOMM 16     /* the command name kept for ps */
 
@@ -98,6 +99,10 @@ int proc_wait(int pid, int *wstat, bool nohang, uint64_t ru[2]);
 
 /* The process with pid, or NULL (pidlock held: it stays while held). */
 proc_t *proc_find(int pid);
+
+/* The process after p in the table (the first if p is NULL), or NULL;
+ * pidlock held. The monitor's walks over every process. */
+proc_t *proc_next(proc_t *p);
 
 /* Has the calling process a child that wait4(pid) would wait for? */
 bool proc_has_child(int pid);

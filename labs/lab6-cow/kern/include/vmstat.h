@@ -15,6 +15,8 @@ struct vminfo {
 	uint64_t maj_fault;   /* faults that read from the backing store */
 	uint64_t zfod;        /* zero-filled pages made */
 	uint64_t pgin;        /* pages read in from the initrd */
+	uint64_t cow_fault;   /* pages copied for a writer (anon_alloc from a
+				 page: a shared slot's, or a file's) */
 };
 
 extern struct vminfo vminfo;

@@ -765,6 +765,29 @@ static void kmem_debug_free(kmem_cache_t *cp, void *buf)
 
 /* ---- The interface ---- */
 
+static long kmem_fail_after = -1; /* fault injection for the tests */
+
+void kmem_inject_failure(long after)
+{
+	ASSERT(after >= -1);
+	__atomic_store_n(&kmem_fail_after, after, __ATOMIC_RELAXED);
+}
+
+/* Is this the allocation to fail? Counts down; fires once, then disarms. */
+static bool kmem_injected_failure(void)
+{
+	long n = __atomic_load_n(&kmem_fail_after, __ATOMIC_RELAXED);
+
+	do {
+		if (n < 0)
+			return false;
+	} while (!__atomic_compare_exchange_n(&kmem_fail_after, &n,
+					      n == 0 ? -1 : n - 1, false,
+					      __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return n == 0;
+}
+
 /*
  * A constructed buffer of the live cache cp, aligned to cache_align, or
  * NULL when no memory is left (kmflags: KM_SLEEP or KM_NOSLEEP, and
@@ -781,6 +804,8 @@ void *kmem_cache_alloc(kmem_cache_t *cp, int kmflags)
 
 	ASSERT(cp->cache_bufsize != 0); /* a live cache, not a free slot */
 	ASSERT((kmflags & ~KM_NOSLEEP) == 0);
+	if (!(cp->cache_flags & KMC_NOMAGAZINE) && kmem_injected_failure())
+		return NULL;
 	if (!(cp->cache_flags & KMC_NOMAGAZINE)) {
 		kmem_cpu_cache_t *ccp = &cp->cache_cpu[curcpu()->cpu_id];
 

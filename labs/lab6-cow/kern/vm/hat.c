@@ -108,6 +108,7 @@ int hat_init(struct hat *hat, const struct pt_mode *mode)
 	ASSERT(mode->levels >= 3 && mode->levels <= PT_MAXLEVELS);
 	hat->h_mode = mode;
 	hat->h_ptpages = 0;
+	hat->h_rmap = false; /* hat_alloc_user() asks for the reverse map */
 	hat->h_root = hat_ptpage_alloc();
 	if (hat->h_root == 0)
 		return -ENOMEM;
@@ -269,6 +270,33 @@ static void hati_free_tree(struct hat *hat, uint64_t pa, int l)
 }
 
 /*
+ * The reverse map's side of dropping a subtree of a user hat: each 4 KiB
+ * leaf under the table at pa (level l, covering from va) loses its hment
+ * (drop), or, where nothing may be left mapped (hat_free), panics.
+ */
+static void hati_rmap_subtree(struct hat *hat, uint64_t pa, int l,
+			      uintptr_t va, bool drop)
+{
+	const struct pt_mode *m = hat->h_mode;
+	uint64_t *t = hati_table(pa);
+
+	ASSERT(hat->h_rmap);
+	for (unsigned i = 0; i < ENTRIES(m, l); i++) {
+		uintptr_t eva = va + i * level_size(m, l);
+
+		if (!pte_present(t[i]))
+			continue;
+		if (!pte_is_leaf(l, t[i]))
+			hati_rmap_subtree(hat, pte_addr(t[i], l, m), l - 1, eva,
+					  drop);
+		else if (!drop)
+			panic("hat_free: a user hat still maps va %#lx", eva);
+		else
+			hment_remove(hat, eva, pte_addr(t[i], l, m) >> PAGESHIFT);
+	}
+}
+
+/*
  * Store a leaf at *ptep (level l), dropping any subtree it replaces: clear,
  * flush, and only then free, so no CPU can still walk a freed table.
  */
@@ -283,6 +311,13 @@ static void hati_set_leaf(struct hat *hat, uint64_t *ptep, int l,
 	if (!pte_present(old))
 		return;
 	hat_tlb_flush(hat, va, level_size(hat->h_mode, l));
+	if (hat->h_rmap && pte_is_leaf(l, old)) {
+		ASSERT(l == 0); /* user hats map 4 KiB pages only */
+		hment_remove(hat, va, pte_addr(old, l, hat->h_mode) >> PAGESHIFT);
+	} else if (hat->h_rmap) {
+		hati_rmap_subtree(hat, pte_addr(old, l, hat->h_mode), l - 1, va,
+				  true);
+	}
 	if (!pte_is_leaf(l, old))
 		hati_free_tree(hat, pte_addr(old, l, hat->h_mode), l - 1);
 }
@@ -304,6 +339,9 @@ int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 		return -EINVAL;
 	ptep = hati_walk_create(hat, va, 0, &err);
 	if (ptep == NULL)
+		return err;
+	/* The new leaf's hment first: the old one goes as it is replaced. */
+	if (hat->h_rmap && (err = hment_add(hat, va, pfn)) != 0)
 		return err;
 	hati_set_leaf(hat, ptep, 0, va,
 		      pte_leaf(hat->h_mode, 0, pfn << PAGESHIFT, prot, flags));
@@ -531,6 +569,9 @@ pfn_t hat_getpfnum(struct hat *hat, uintptr_t va)
  */
 void hat_free(struct hat *hat)
 {
+	/* A user hat is emptied (as_free unmaps each segment) before this. */
+	if (hat->h_root != 0 && hat->h_rmap)
+		hati_rmap_subtree(hat, hat->h_root, top_level(hat), 0, false);
 	if (hat->h_root != 0)
 		hati_free_tree(hat, hat->h_root, top_level(hat));
 	ASSERT(hat->h_ptpages == 0);

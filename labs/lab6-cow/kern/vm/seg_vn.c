@@ -204,7 +204,28 @@ static bool segvn_allows(unsigned prot, enum seg_rw rw)
 	}
 }
 
-/* Load one page of a fault; the amp's lock held if there is one. */
+/*
+ * Load one page of a fault; the amp's lock held if there is one.
+ *
+ * Lab 6, part C, is the branch for a slot that fork shared (an_refcnt >
+ * 1) in a private mapping:
+ *   - a read maps the shared page read-only, so a later write still
+ *     faults;
+ *   - a write gets a copy of its own (anon_private), puts the new slot in
+ *     the anon_map at this index in place of the old one, and maps the
+ *     copy writable. The other holders keep the old page, untouched.
+ *     Unload this process's translation of the old page before
+ *     anon_private: it drops this process's reference, and if the others
+ *     let go of theirs in the meantime (an exit on another CPU), that
+ *     frees the page. A page must never be freed while mapped: the
+ *     allocator panics if it is;
+ *   - a slot with one holder is this process's alone, whatever happened
+ *     before: map it as the segment allows, with no copy. That is the
+ *     "reuse" rule, and it is what lets the last of the sharers, or a
+ *     parent whose child has exited, write without copying.
+ * If anon_private finds no memory, the fault fails with FC_NOMEM and the
+ * process keeps its old slot.
+ */
 static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 				   uintptr_t a, enum seg_rw rw)
 {
@@ -284,6 +305,28 @@ static faultcode_t segvn_fault(struct hat *hat, struct seg *seg,
 	return fc;
 }
 
+/*
+ * Design of segvn_dup (read this before writing lab 6, part B):
+ *
+ * newseg is the child's copy of seg: same range, in the child's as. Give
+ * it driver data of its own (a copy of seg's: protections, type, file and
+ * offset) and then share the memory as the mapping's type says:
+ *
+ *   MAP_SHARED: parent and child see one memory. They share the anon_map
+ *	itself (one more am_refcnt), or, for a shared file mapping, just the
+ *	file's pages, which need no data at all.
+ *
+ *   MAP_PRIVATE: each will see its own memory, but they start equal. The
+ *	child gets a new anon_map whose slots are the parent's (anon_dup:
+ *	each slot gains a holder, no page is copied). Then comes the step
+ *	that makes it safe: every page the parent has mapped writable must
+ *	become read-only in the parent's page tables (hat_chgprot), so its
+ *	next write faults and copies instead of changing the page the child
+ *	shares. The child's tables start empty: its first touch of each page
+ *	faults, and finds the shared slot.
+ *
+ * On error, free what this call made and return it; as_dup frees newseg.
+ */
 static int segvn_dup(struct seg *seg, struct seg *newseg)
 {
 	(void)seg, (void)newseg;

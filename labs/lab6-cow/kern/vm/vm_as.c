@@ -353,6 +353,28 @@ int as_incore(struct as *as, uintptr_t addr, size_t size, char *vec)
 	return 0;
 }
 
+/*
+ * Design of as_dup (read this before writing lab 6, part B):
+ *
+ * fork() gives the child a copy of the parent's address space, and
+ * as_dup() makes it without copying a single page: a new as with one
+ * segment for each of the parent's, same base, same size, and each
+ * segment's driver decides what "the same memory" means for it
+ * (SEGOP_DUP). seg_vn shares anon slots and write-protects the parent;
+ * another driver could copy, or refuse.
+ *
+ * Hold both address spaces' a_lock for the walk: the parent's so that no
+ * fault or munmap changes its segments meanwhile, the child's because the
+ * drivers assert it. They are two locks of one class: take the one at the
+ * lower address first (spinlock.h), as every code that takes two does.
+ *
+ * A fork may fail half-way (no memory for a segment or for a driver's
+ * data). Then the child must vanish whole: free the new as, which unmaps
+ * every segment made so far and drops every reference they took, and
+ * return the error. The parent must be left as it was, apart from
+ * protections: pages it lost write access to come back through ordinary
+ * write faults, which find a slot with one holder and copy nothing.
+ */
 int as_dup(struct as *as, struct as **newasp)
 {
 	(void)as, (void)newasp;

@@ -5,11 +5,11 @@
  *
  *	hat	a table of <hat, va> -> <pfn, prot>, so a test sees exactly
  *		what is mapped and with which protection
- *	pages	page_alloc_pages() over simmem's pages (simmem.h), counted
+ *	pages	vmfake.h's page_alloc_pages() over simmem's pages, counted
  *		by owner (PG_ANON, PG_CACHE): a leaked page shows in a count,
  *		a page used after it is freed panics in kpm_va()
- *	kmem	malloc, behind a header naming the cache and the size, with
- *		a count of live objects
+ *	kmem	vmfake.h's: malloc, behind a header naming the cache and the
+ *		size, with a count of live objects
  *	files	vnodes whose VOP_GETPAGE reads an in-memory file into the
  *		page cache as ramfs does, counting the reads
  *	CPU	hostcpu.c's CPU 0 running fake_thread; the spinlocks are the
@@ -50,10 +50,9 @@
 #include <vmstat.h>
 #include <vnode.h>
 
-/* The kit's VM counters, which the anon layer bumps (vmstat.c). */
-struct vminfo vminfo;
 #include "simmem.h"
 #include "testutil.h"
+#include "vmfake.h"
 
 #define P PAGESIZE
 #define ROUNDUP(x, a) (((x) + (a) - 1) / (a) * (a))
@@ -88,7 +87,7 @@ flunk(const char *fmt, ...)
 
 /* ---- the fake hat: a table of translations ---- */
 
-struct hment {
+struct fake_hment {
 	const struct hat *h; /* NULL: a free entry */
 	uintptr_t va;
 	pfn_t pfn;
@@ -96,10 +95,10 @@ struct hment {
 };
 
 #define HMENTS 4096
-static struct hment hments[HMENTS];
+static struct fake_hment hments[HMENTS];
 static int hats_live;
 
-static struct hment *hment_find(const struct hat *h, uintptr_t va)
+static struct fake_hment *hment_find(const struct hat *h, uintptr_t va)
 {
 	for (int i = 0; i < HMENTS; i++)
 		if (hments[i].h == h && hments[i].va == va)
@@ -129,7 +128,7 @@ void hat_free_user(struct hat *hat)
 int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 		unsigned flags)
 {
-	struct hment *e = hment_find(hat, va);
+	struct fake_hment *e = hment_find(hat, va);
 
 	if (va % P != 0 || flags != 0 || !simmem_is_live(pfn << PAGESHIFT))
 		flunk("hat_memload(%#lx, pfn %#lx, flags %#x): misaligned, "
@@ -138,7 +137,8 @@ int hat_memload(struct hat *hat, uintptr_t va, pfn_t pfn, unsigned prot,
 		e = hment_find(NULL, 0);
 	if (e == NULL)
 		flunk("hat_memload: the fake hat's table is full");
-	*e = (struct hment){ .h = hat, .va = va, .pfn = pfn, .prot = prot };
+	*e = (struct fake_hment){ .h = hat, .va = va, .pfn = pfn,
+				  .prot = prot };
 	return 0;
 }
 
@@ -146,7 +146,7 @@ int hat_unload(struct hat *hat, uintptr_t va, size_t len)
 {
 	for (int i = 0; i < HMENTS; i++)
 		if (hments[i].h == hat && hments[i].va - va < len)
-			hments[i] = (struct hment){ 0 };
+			hments[i] = (struct fake_hment){ 0 };
 	return 0;
 }
 
@@ -158,45 +158,7 @@ int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
 	return 0;
 }
 
-/* ---- the fake page allocator, over simmem ---- */
-
-#define NPFN (SIMMEM_BASE / P + SIMMEM_PAGES)
-static page_t page_store[NPFN];
-page_t *page_array = page_store;
-static long pages_in_use[PG_NOWNERS]; /* by PG_OWNER */
-
-page_t *page_alloc_pages(unsigned order, unsigned flags)
-{
-	uint64_t pa;
-	page_t *pp;
-
-	if (order != 0 || PG_OWNER(flags) == 0 ||
-	    PG_OWNER(flags) >= PG_NOWNERS)
-		flunk("page_alloc_pages(%u, %#x): the VM asks for single "
-		      "pages with an owner", order, flags);
-	pa = simmem_alloc();
-	if (pa == 0)
-		return NULL;
-	/* The buddy allocator does not zero pages: neither does this. */
-	__builtin_memset(kpm_va(pa), 0xdb, P);
-	pp = &page_array[pa >> PAGESHIFT];
-	*pp = (page_t){ .p_owner = PG_OWNER(flags), .p_zone = ZONE_NORMAL };
-	pages_in_use[pp->p_owner]++;
-	return pp;
-}
-
-void page_free_pages(page_t *pp, unsigned order)
-{
-	if (order != 0 || pp->p_owner == 0 || (pp->p_flags & P_FREE))
-		flunk("page_free_pages(pfn %#lx, order %u): not a page in use",
-		      page_pfn(pp), order);
-	if (pp->p_vnode != NULL)
-		flunk("page_free_pages: pfn %#lx is still in the page hash",
-		      page_pfn(pp));
-	pages_in_use[pp->p_owner]--;
-	*pp = (page_t){ .p_flags = P_FREE };
-	simmem_free(page_pfn(pp) << PAGESHIFT);
-}
+/* ---- pages (vmfake.h) ---- */
 
 static uint64_t page_word(pfn_t pfn)
 {
@@ -206,91 +168,6 @@ static uint64_t page_word(pfn_t pfn)
 static void page_word_set(pfn_t pfn, uint64_t v)
 {
 	*(uint64_t *)kpm_va(pfn << PAGESHIFT) = v;
-}
-
-/* ---- fake kmem: malloc behind a header ---- */
-
-struct kbuf {
-	const kmem_cache_t *cache; /* NULL for kmem_alloc */
-	size_t size;
-	uint64_t magic;
-} __attribute__((aligned(16)));
-
-#define KBUF_MAGIC 0x6b6d656d6275660aULL
-static long kmem_live; /* objects handed out and not freed */
-
-static void *kbuf_alloc(const kmem_cache_t *cp, size_t size, bool zero)
-{
-	struct kbuf *b = malloc(sizeof(*b) + size);
-
-	if (b == NULL)
-		return NULL;
-	*b = (struct kbuf){ .cache = cp, .size = size, .magic = KBUF_MAGIC };
-	/* Not zeroed unless asked: code that forgets to set a field sees junk. */
-	__builtin_memset(b + 1, zero ? 0 : 0xbd, size);
-	kmem_live++;
-	return b + 1;
-}
-
-static void kbuf_free(const kmem_cache_t *cp, void *buf, size_t size)
-{
-	struct kbuf *b = (struct kbuf *)buf - 1;
-
-	if (b->magic != KBUF_MAGIC || b->cache != cp ||
-	    (cp == NULL && b->size != size))
-		flunk("kmem free of %p: not from %s, or size %zu, not %zu",
-		      buf, cp != NULL ? cp->cache_name : "kmem_alloc", size,
-		      b->size);
-	b->magic = 0;
-	kmem_live--;
-	free(b);
-}
-
-kmem_cache_t *kmem_cache_create(const char *name, size_t size, size_t align,
-				int (*constructor)(void *, void *, int),
-				void (*destructor)(void *, void *),
-				void (*reclaim)(void *), void *priv, void *vmp,
-				unsigned cflags)
-{
-	kmem_cache_t *cp = calloc(1, sizeof(*cp));
-
-	(void)align, (void)reclaim, (void)priv, (void)vmp, (void)cflags;
-	if (constructor != NULL || destructor != NULL)
-		flunk("kmem_cache_create(%s): the fake has no constructors",
-		      name);
-	if (cp != NULL) {
-		strlcpy(cp->cache_name, name, sizeof(cp->cache_name));
-		cp->cache_bufsize = size;
-	}
-	return cp;
-}
-
-void *kmem_cache_alloc(kmem_cache_t *cp, int kmflags)
-{
-	(void)kmflags;
-	return kbuf_alloc(cp, cp->cache_bufsize, false);
-}
-
-void kmem_cache_free(kmem_cache_t *cp, void *buf)
-{
-	kbuf_free(cp, buf, cp->cache_bufsize);
-}
-
-void *kmem_alloc(size_t size, int kmflags)
-{
-	(void)kmflags;
-	return kbuf_alloc(NULL, size, false);
-}
-
-void *kmem_zalloc(size_t size, int kmflags)
-{
-	(void)kmflags;
-	return kbuf_alloc(NULL, size, true);
-}
-
-void kmem_free(void *buf, size_t size)
-{
-	kbuf_free(NULL, buf, size);
 }
 
 /* ---- files ---- */
@@ -417,14 +294,11 @@ static int setup(void **state)
 	(void)state;
 	simmem_reset();
 	simmem_on_panic(print_ctx);
-	__builtin_memset(page_store, 0, sizeof(page_store));
-	__builtin_memset(pages_in_use, 0, sizeof(pages_in_use));
+	vmfake_reset();
 	__builtin_memset(hments, 0, sizeof(hments));
 	hats_live = 0;
-	kmem_live = 0;
 	ctx[0] = '\0';
 	print_more = NULL;
-	cpus[0].cpu_nlocks = 0;
 	fake_thread = (kthread_t){ .t_tid = 1, .t_name = "test_as" };
 	cpus[0].cpu_thread = &fake_thread;
 	files_init();
@@ -499,16 +373,16 @@ static faultcode_t fault(uintptr_t addr, enum seg_rw rw)
 }
 
 /* The translation of addr in a's hat; fails the test if there is none. */
-static struct hment *mapped_in(struct as *a, uintptr_t addr)
+static struct fake_hment *mapped_in(struct as *a, uintptr_t addr)
 {
-	struct hment *e = hment_find(&a->a_hat, addr);
+	struct fake_hment *e = hment_find(&a->a_hat, addr);
 
 	if (e == NULL)
 		flunk("%#lx is not mapped in the hat", addr);
 	return e;
 }
 
-static struct hment *mapped(uintptr_t addr)
+static struct fake_hment *mapped(uintptr_t addr)
 {
 	return mapped_in(as, addr);
 }
@@ -593,7 +467,7 @@ static void map_refuses_overlap(void **state)
 static void unmap_middle_leaves_two_segments(void **state)
 {
 	struct segvn_data *lo, *hi;
-	struct hment *e;
+	struct fake_hment *e;
 
 	(void)state;
 	/* Pages 0..7 of the mapping are pages 1..8 of file 1. */
@@ -647,7 +521,7 @@ static void unmap_middle_leaves_two_segments(void **state)
  */
 static void setprot_middle_leaves_three_segments(void **state)
 {
-	struct hment *e;
+	struct fake_hment *e;
 
 	(void)state;
 	assert_int_equal(map(A0, 6, ANON, 0, MAP_PRIVATE, RW), 0);
@@ -761,7 +635,7 @@ static void read_past_eof_is_objerr(void **state)
  */
 static void anon_fault_maps_zeroed_page_writable(void **state)
 {
-	struct hment *e;
+	struct fake_hment *e;
 	uint8_t *va;
 
 	(void)state;
@@ -796,7 +670,7 @@ static void anon_fault_maps_zeroed_page_writable(void **state)
  */
 static void private_file_write_maps_a_copy(void **state)
 {
-	struct hment *e;
+	struct fake_hment *e;
 	page_t *pp;
 	pfn_t copy;
 
@@ -839,7 +713,7 @@ static void private_file_write_maps_a_copy(void **state)
  */
 static void shared_file_write_maps_the_cache_page(void **state)
 {
-	struct hment *e;
+	struct fake_hment *e;
 
 	(void)state;
 	assert_int_equal(map(A0, 4, 1, 0, MAP_SHARED, RW), 0);
@@ -1205,7 +1079,7 @@ static void op_fault(struct test_rng *r)
 	int i = (int)test_rng_below(r, WIN_PAGES);
 	enum seg_rw rw = (enum seg_rw)test_rng_below(r, 3);
 	faultcode_t fc, want = fault_expected(i, rw);
-	struct hment *e;
+	struct fake_hment *e;
 	uint64_t tag;
 	pfn_t pfn;
 
@@ -1415,7 +1289,7 @@ static void check_cache(void)
 static void check_hat(void)
 {
 	for (int h = 0; h < HMENTS; h++) {
-		const struct hment *e = &hments[h];
+		const struct fake_hment *e = &hments[h];
 		const struct mpage *m;
 		unsigned allowed;
 		int i;

@@ -189,6 +189,11 @@ void kmem_free(void *buf, size_t size);
  * reaping, returns at once: that reap does the work.
  */
 void kmem_reap(void);
+/*
+ * Tests (Linux's failslab): the client allocation after the next `after`
+ * ones returns NULL, once; -1 disarms. Magazine caches are never failed.
+ */
+void kmem_inject_failure(long after);
 /* Print one line per cache, as illumos's ::kmastat. */
 void kmem_kmastat(void);
 /* Pages held by every cache's slabs (leak accounting). */

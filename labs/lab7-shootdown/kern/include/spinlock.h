@@ -38,6 +38,7 @@ enum lock_rank {
 	LR_VNODE = 5,        /* a vnode's v_lock (vnode.h) */
 	LR_PAGE_HASH = 6,    /* the page hash (page.h) */
 	LR_ANON = 7,         /* the anon slots' reference counts (anon.h) */
+	LR_HMENT = 8,        /* hment_lock: every page's mapping list (page.h) */
 	LR_KMEM = 10,        /* kmem_lock: the list of caches (kmem.c) */
 	LR_KMEM_CPU = 20,    /* a cache's per-CPU cc_lock */
 	LR_KMEM_DEPOT = 30,  /* a cache's depot lock */

@@ -226,6 +226,7 @@ static void free_check(const zone_t *z, page_t *pp, uint64_t pfn,
  */
 void page_free_pages(page_t *pp, unsigned order)
 {
+	page_free_check_unmapped(pp, order); /* lab 6: not while mapped */
 	uint64_t pfn = page_pfn(pp);
 	zone_t *z;
 

@@ -10,6 +10,7 @@
 #include <kstring.h>
 #include <lapic.h>
 #include <monitor.h>
+#include <page.h>
 #include <proc.h>
 #include <thread.h>
 #include <trap.h>
@@ -266,6 +267,15 @@ int proc_fork(struct regs *rp)
 	int err;
 
 	ASSERT(parent->p_as != NULL);
+	/*
+	 * A child needs memory right after its fork too: page tables and
+	 * the copy of its stack for its first instructions. Refuse a fork
+	 * that would leave too little for that (Linux keeps a watermark of
+	 * free pages for the same reason) rather than start a child that
+	 * dies of its first fault.
+	 */
+	if (page_free_count() < FORK_RESERVE_PAGES)
+		return -ENOMEM;
 	child = proc_alloc(parent);
 	if (child == NULL)
 		return -EAGAIN;
@@ -388,6 +398,20 @@ proc_t *proc_find(int pid)
 	ASSERT(spin_held(&pidlock));
 	for (int i = 0; i < NPROC; i++)
 		if (proctab[i] != NULL && proctab[i]->p_pid == pid)
+			return proctab[i];
+	return NULL;
+}
+
+proc_t *proc_next(proc_t *p)
+{
+	int i = 0;
+
+	ASSERT(spin_held(&pidlock));
+	if (p != NULL)
+		while (i < NPROC && proctab[i++] != p)
+			;
+	for (; i < NPROC; i++)
+		if (proctab[i] != NULL)
 			return proctab[i];
 	return NULL;
 }

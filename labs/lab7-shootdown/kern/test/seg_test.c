@@ -21,8 +21,8 @@
 #include <thread.h>
 #include <vnode.h>
 
-#define PG PAGESIZE
-#define BASE 0x10000000UL /* where the tests map */
+#include "vmtest.h"
+
 
 /* ---- segdummy: a driver that records and splits, and maps nothing ---- */
 
@@ -304,44 +304,6 @@ KTEST_TIMEOUT(seg, lookup_is_logarithmic, 10)
 
 /* ---- part B: seg_vn over the initrd's files ---- */
 
-static vnode_t *pattern_vp(void)
-{
-	vnode_t *vp = ramfs_lookup("/files/pattern.bin");
-
-	if (vp == NULL)
-		ktest_skip("no /files/pattern.bin in the initrd");
-	return vp;
-}
-
-static int vnmap(struct as *as, uintptr_t addr, size_t len, vnode_t *vp,
-		 uint64_t off, unsigned type, unsigned prot)
-{
-	struct segvn_crargs a = {
-		.vp = vp,
-		.offset = off,
-		.type = type,
-		.prot = prot,
-		.maxprot = PROT_READ | PROT_WRITE | PROT_EXEC,
-	};
-
-	return as_map(as, addr, len, segvn_create, &a);
-}
-
-static uint8_t pattern_byte(uint64_t i)
-{
-	return (uint8_t)((i * 7 + i / 4096) & 0xff);
-}
-
-/* The byte at user address va of as, read through the hat. */
-static int as_byte(struct as *as, uintptr_t va)
-{
-	pfn_t pfn = hat_getpfnum(&as->a_hat, ROUNDDOWN(va, PG));
-
-	if (pfn == PFN_INVALID)
-		return -1;
-	return *((uint8_t *)kpm_va(pfn << PAGESHIFT) + va % PG);
-}
-
 KTEST(segvn, unmap_keeps_file_offsets)
 {
 	vnode_t *vp = pattern_vp();
@@ -458,17 +420,21 @@ KTEST(segvn, faults_the_segment_refuses)
 KTEST(pagecache, second_mapping_shares_the_page)
 {
 	vnode_t *vp = pattern_vp();
-	struct as *a = test_as(), *b = test_as();
-	uint64_t off = ~0UL, maj;
+	uint64_t off = PG, maj;
+	struct as *a, *b;
+	page_t *old;
 
-	/* A page of the file nobody has read yet, if there is one. */
-	for (uint64_t o = 0; o < ROUNDUP(vp->v_size, PG); o += PG)
-		if (page_lookup(vp, o) == NULL) {
-			off = o;
-			break;
-		}
-	if (off == ~0UL)
-		ktest_skip("every page of pattern.bin is cached already");
+	/*
+	 * The file's second page, read in by this test: earlier tests may
+	 * have cached it, and no process maps it between tests, so it is
+	 * put out of the cache first.
+	 */
+	if ((old = page_lookup(vp, off)) != NULL) {
+		page_hashout(old);
+		page_free_pages(old, 0);
+	}
+	a = test_as();
+	b = test_as();
 	ASSERT_EQ(vnmap(a, BASE, PG, vp, off, MAP_SHARED, PROT_READ), 0);
 	ASSERT_EQ(vnmap(b, BASE + 8 * PG, PG, vp, off, MAP_SHARED, PROT_READ),
 		  0);

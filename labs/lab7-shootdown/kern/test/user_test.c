@@ -12,12 +12,15 @@
  * through as_map() and seg_vn, and its pages come through the page cache.
  */
 #include <cpuvar.h>
+#include <fmt.h>
 #include <kernel.h>
 #include <ktest.h>
 #include <proc.h>
 #include <page.h>
 #include <thread.h>
 #include <vnode.h>
+
+#include "vmtest.h"
 
 #define UT_SKIPPED 77 /* utest.h: the program cannot run here */
 
@@ -199,4 +202,60 @@ KTEST(user, four_cpus_at_once)
 	spin_unlock(&disp_lock);
 	burn_n(6, "250000");
 	EXPECT_GE(disp_user_max, 4);
+}
+
+/* Lab 6: copy-on-write as programs see it (the same binaries pass on Linux). */
+USER_TEST(cow_semantics, "cow_test")
+
+/*
+ * A seeded random tree of forks, writes and exits, each process checking
+ * its own view against its model. The kernel's seed (seed= on the
+ * command line) picks the tree; the program prints it, so a failure can
+ * be replayed on Linux too.
+ */
+KTEST(user, cow_stress_model)
+{
+	char seed[24];
+	const char *argv[] = { "cow_stress", seed, NULL };
+
+	snprintf(seed, sizeof(seed), "%lu", ktest_seed() % 1000000007UL);
+	user_expect_pass("/bin/cow_stress", argv);
+}
+
+/*
+ * Four processes fork, write and exit over and over, each on a CPU of
+ * its own: the anon reference counts, the reverse map and the process
+ * table change on four CPUs at once. The ledger after the test requires
+ * every page and buffer back.
+ */
+KTEST(user, fork_storm_four_cpus)
+{
+	static const char *const argv[] = { "fork_storm", NULL };
+
+	if (ncpus < 4)
+		ktest_skip("fewer than 4 CPUs");
+	spin_lock(&disp_lock);
+	disp_user_max = 0;
+	spin_unlock(&disp_lock);
+	user_expect_pass("/bin/fork_storm", argv);
+	EXPECT_GE(disp_user_max, 4);
+}
+
+/*
+ * Fork a chain of processes until memory runs out: with all but 8 MiB
+ * taken, the refusal is ENOMEM (or EAGAIN, from a full process table),
+ * never a panic and never a child killed by its first fault; once the
+ * chain has unwound, the ledger finds every page and buffer back.
+ */
+KTEST(user, fork_until_refused)
+{
+	static const char *const argv[] = { "fork_bomb", NULL };
+	struct hoard h;
+
+	hoard_all(&h);
+	hoard_release(&h, 2048);
+	ktest_diag("%lu pages taken, %lu left free", h.count,
+		   page_free_count());
+	user_expect_pass("/bin/fork_bomb", argv);
+	hoard_release(&h, h.count);
 }

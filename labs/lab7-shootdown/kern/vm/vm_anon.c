@@ -1,5 +1,51 @@
 /*
  * vm_anon.c — anon slots and anon maps (anon.h).
+ *
+ * Lab 5 uses this file as given: every slot there has one holder. Lab 6
+ * makes slots shared, and its part A is the three functions that count
+ * the sharing: anon_decref(), anon_dup() and anon_private(). The rest
+ * (making slots and maps, finding and setting a slot) stays given.
+ *
+ * Design (read this before writing lab 6, part A):
+ *
+ * 1. A slot (struct anon) is one page of anonymous memory and a count of
+ *    the anon_map slots that point at it. After fork, the parent's map and
+ *    the child's map point at the same slots: the page is one, its holders
+ *    are two, an_refcnt is 2. No page is copied at fork.
+ *
+ * 2. anon_decref() drops one holder. Only the last one frees: the page
+ *    goes back to the buddy allocator and the slot to its cache. Decide
+ *    "was that the last?" under anon_lock, and free after dropping it:
+ *    two holders dropping at once on two CPUs must not both free, nor
+ *    both think someone else will.
+ *
+ * 3. anon_dup(src, sindex, dst, dindex, n) is fork's half of the sharing:
+ *    for each of the n indexes, the slot src holds (if any) goes into dst
+ *    at the matching index and gains a holder. Empty indexes stay empty
+ *    in dst. A large mapping is mostly empty: skip a chunk that was never
+ *    made (am_chunks[c] == NULL) in one step, or a fork of a process with
+ *    an 8 MiB stack walks 2048 empty slots per segment. If anon_set()
+ *    runs out of memory, return -ENOMEM: the slots shared so far hold
+ *    their references through dst, and the caller frees dst, which drops
+ *    exactly those.
+ *
+ * 4. anon_private(ap) is the copy in copy-on-write: a new slot (refcnt 1)
+ *    with a copy of ap's page, and the caller's reference to ap dropped.
+ *    The other holders keep ap and its page untouched. With no memory for
+ *    the copy, return NULL and leave ap as it was: the fault fails, the
+ *    process does not lose its page. Dropping the reference may free the
+ *    old page (the others may have let go since the caller looked), so
+ *    the caller must not map it any more when it calls anon_private.
+ *
+ * 5. When is a copy needed at all? Only while an_refcnt > 1. A holder
+ *    that sees 1 is the only one, and it stays so: a new holder comes only
+ *    from a fork of a process that holds the slot, and that process's
+ *    address space is locked by the fault that asks. So reading 1 without
+ *    anon_lock is safe, and the page can be written in place.
+ *
+ * Locks: anon_lock (rank LR_ANON) for an_refcnt; the caller holds the
+ * anon_map's am_lock for anon_get/anon_set/anon_free/anon_dup (both maps'
+ * for anon_dup, lower address first). Order: a_lock, am_lock, anon_lock.
  */
 #include <anon.h>
 #include <errno.h>
@@ -40,9 +86,10 @@ struct anon *anon_alloc(page_t *from)
 		return NULL;
 	}
 	va = kpm_va(page_pfn(pp) << PAGESHIFT);
-	if (from != NULL)
+	if (from != NULL) {
 		memcpy(va, kpm_va(page_pfn(from) << PAGESHIFT), PAGESIZE);
-	else {
+		VMINFO_ADD(cow_fault);
+	} else {
 		memset(va, 0, PAGESIZE);
 		VMINFO_ADD(zfod);
 	}
@@ -50,6 +97,17 @@ struct anon *anon_alloc(page_t *from)
 	ap->an_refcnt = 1;
 	__atomic_add_fetch(&anon_live, 1, __ATOMIC_RELAXED);
 	return ap;
+}
+
+/* The last holder is gone: the page and the slot go back. */
+static void anon_destroy(struct anon *ap)
+{
+	ASSERT(ap->an_refcnt == 0);
+	ASSERT(ap->an_page->p_owner == PG_OWNER(PG_ANON));
+	page_free_pages(ap->an_page, 0);
+	ap->an_page = NULL;
+	kmem_cache_free(anon_cache, ap);
+	__atomic_sub_fetch(&anon_live, 1, __ATOMIC_RELAXED);
 }
 
 void anon_decref(struct anon *ap)
@@ -60,19 +118,16 @@ void anon_decref(struct anon *ap)
 	ASSERT(ap->an_refcnt > 0);
 	last = --ap->an_refcnt == 0;
 	spin_unlock(&anon_lock);
-	if (!last)
-		return;
-	ASSERT(ap->an_page->p_owner == PG_OWNER(PG_ANON));
-	page_free_pages(ap->an_page, 0);
-	ap->an_page = NULL;
-	kmem_cache_free(anon_cache, ap);
-	__atomic_sub_fetch(&anon_live, 1, __ATOMIC_RELAXED);
+	if (last)
+		anon_destroy(ap);
 }
 
 struct anon *anon_private(struct anon *ap)
 {
-	struct anon *nap = anon_alloc(ap->an_page);
+	struct anon *nap;
 
+	ASSERT(ap->an_refcnt > 0);
+	nap = anon_alloc(ap->an_page);
 	if (nap != NULL)
 		anon_decref(ap);
 	return nap;

@@ -187,6 +187,20 @@ struct flush {
 static struct flush flush_log[1 << 16];
 static size_t nflush;
 
+/* The reverse map is for user hats (h_rmap); these tests' hats have none. */
+int hment_add(struct hat *hat, uintptr_t va, pfn_t pfn)
+{
+	fail_msg("hment_add(%p, %#lx, %#lx) for a hat without h_rmap",
+		 (void *)hat, va, (unsigned long)pfn);
+	return 0;
+}
+
+void hment_remove(struct hat *hat, uintptr_t va, pfn_t pfn)
+{
+	fail_msg("hment_remove(%p, %#lx, %#lx) for a hat without h_rmap",
+		 (void *)hat, va, (unsigned long)pfn);
+}
+
 /*
  * Log [va, va + len). A range that continues the last one, upwards or
  * downwards, extends it, so a page-by-page flush of a large span takes

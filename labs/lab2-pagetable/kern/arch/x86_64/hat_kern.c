@@ -251,7 +251,8 @@ void hat_kern_init(void)
  */
 MONCMD(ptwalk, "VA", "walk the live page tables for VA, level by level")
 {
-	struct hat live = { &pt_mode_4level, read_cr3() & PTE_ADDR, 0 };
+	struct hat live = { .h_mode = &pt_mode_4level,
+			    .h_root = read_cr3() & PTE_ADDR };
 	uint64_t va;
 
 	if (argc != 2 || !parse_u64(argv[1], &va)) {

@@ -149,6 +149,7 @@ int hat_alloc_user(struct hat *hat)
 	root = kpm_va(hat->h_root);
 	for (int i = KERNEL_PML4_FIRST; i < PML4_ENTRIES; i++)
 		root[i] = kroot[i];
+	hat->h_rmap = true; /* its pages' mappings are listed (page.h) */
 	return 0;
 }
 
