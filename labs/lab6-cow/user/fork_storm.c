@@ -8,11 +8,13 @@
  * together. Each worker then runs ROUNDS rounds:
  *
  *	1. write its own two pages with a value for this round
- *	2. fork a child, which checks all pages (its worker's two hold the
- *	   round's value, every other pair the parent's), overwrites its
- *	   worker's two pages, checks all pages again, and exits with a
- *	   code made of the worker's number and the round
- *	3. wait for that child and check its exit code, then check its own
+ *	2. fork a child, which checks its worker's two pages hold the
+ *	   round's value, overwrites them, checks all pages (its worker's
+ *	   two hold its value, every other pair the parent's), and exits
+ *	   with a code made of the worker's number and the round
+ *	3. write its two pages again at once, so that worker and child
+ *	   break copy-on-write on the same slots at the same time
+ *	4. wait for that child and check its exit code, then check its own
  *	   view (the child's writes must not show)
  *
  * Counters live in MAP_SHARED memory; the parent adds them up. Fails on
@@ -135,9 +137,12 @@ static void enter_round(void)
 
 static int child(uint64_t *p, int w, int r)
 {
-	if (!view_holds(p, w, round_tag(w, r, 0)))
+	/* First the worker's pages, which the worker is writing now too. */
+	if (!holds(p + w * PAIR, round_tag(w, r, 0)))
 		return BAD_VIEW;
 	fill(p + w * PAIR, round_tag(w, r, 1));
+	if (!view_holds(p, w, round_tag(w, r, 1)))
+		return BAD_VIEW;
 	if (!view_holds(p, w, round_tag(w, r, 1)))
 		return BAD_VIEW;
 	return child_code(w, r);
@@ -157,6 +162,11 @@ static void one_round(uint64_t *p, int w, int r)
 	if (pid < 0) {
 		add(&sh->w[w].fork_failures);
 	} else {
+		/*
+		 * Write the pages again while the child writes them too: two
+		 * COW faults on one shared slot at once, on two CPUs.
+		 */
+		fill(p + w * PAIR, round_tag(w, r, 0));
 		add(&sh->w[w].forks);
 		if (waitpid(pid, &st, 0) != pid)
 			st = -1;

@@ -280,7 +280,6 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 
 				(void)hat_unload(hat, a, PAGESIZE);
 				nap = anon_private(ap);
-
 				if (nap == NULL)
 					return FC_NOMEM;
 				anon_set(svd->amp, idx, NULL);

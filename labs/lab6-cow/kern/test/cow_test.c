@@ -163,13 +163,15 @@ static void unlock_two(struct anon_map *a, struct anon_map *b)
 	spin_unlock(&b->am_lock);
 }
 
-#define SPAN (2 * ANON_CHUNK + 76) /* three chunks, the last partial */
+/* Four chunks, the last partial; the third is never made. */
+#define SPAN (3 * ANON_CHUNK + 76)
 
 /*
  * anon_dup shares every slot of the range, at the right index, with one
  * more reference each, and leaves empty indexes empty. Fails: a dup that
  * copies pages (anon_count grows), forgets the reference (refcnt 1), stops
- * at the first untouched chunk, or ignores the source offset.
+ * at the untouched third chunk (the last slot, beyond it, is lost), or
+ * ignores either index.
  */
 KTEST(anon, dup_shares_every_slot)
 {
@@ -212,6 +214,7 @@ KTEST(anon, dup_shares_every_slot)
 	EXPECT_EQ(anon_get(c, 1), ap[1]);
 	EXPECT_EQ(anon_get(c, ANON_CHUNK + 3 - 4), ap[2]);
 	EXPECT_EQ(anon_get(c, SPAN - 1), NULL); /* a's last is past the range */
+	EXPECT_EQ(anon_get(c, SPAN - 6), NULL);
 	spin_unlock(&c->am_lock);
 	EXPECT_EQ(ap[0]->an_refcnt, 2U);
 	EXPECT_EQ(ap[1]->an_refcnt, 3U);

@@ -12,6 +12,8 @@ Commands (each also has `help vm-...`):
                        (lab 5)
   vm-as PID            a process's address space: its segments in address
                        order, with seg_vn's data (lab 5)
+  vm-anon ADDR [PID]   the anon slot behind a user address: its refcount,
+                       its page and who maps it (lab 6)
 
 It also teaches gdb to unwind through a trap frame: the caller of the frame
 at trap_return (entry.S) is the code the trap interrupted, with the
@@ -438,22 +440,41 @@ def ptwalk(va: int, root: int) -> Iterator[str]:
     if not va_valid(m, va):
         yield f"  not a valid address in {m.name} mode"
         return
+    for level, lv, i, pte in walk_entries(m, va, root):
+        head = f"  {lv.name:<4} [{i:3d}] {pte:016x} {pte_flags(pte)}"
+        if not pte & 1:
+            yield head + "  not present"
+        elif level == 0 or pte & 0x80:
+            page = leaf_page(pte, level, lv)
+            pa = page + (va & ((1 << lv.shift) - 1))
+            yield f"{head}  -> page {page:#x}, pa {pa:#x}"
+        else:
+            yield head
+
+
+def walk_entries(m: Mode, va: int,
+                 root: int) -> Iterator[tuple[int, Level, int, int]]:
+    """(level, its Level, index, entry) for va, from the top table down;
+    the last is an entry that is not present, or the leaf."""
     table = root
     for level in range(len(m.levels) - 1, -1, -1):
         lv = m.levels[level]
         i = va >> lv.shift & ((1 << lv.bits) - 1)
         pte = u64(read_phys(table + 8 * i, 8))
-        head = f"  {lv.name:<4} [{i:3d}] {pte:016x} {pte_flags(pte)}"
-        if not pte & 1:
-            yield head + "  not present"
+        yield level, lv, i, pte
+        if not pte & 1 or level == 0 or pte & 0x80:
             return
-        if level == 0 or pte & 0x80:
-            page = leaf_page(pte, level, lv)
-            pa = page + (va & ((1 << lv.shift) - 1))
-            yield f"{head}  -> page {page:#x}, pa {pa:#x}"
-            return
-        yield head
         table = pte & PTE_ADDR
+
+
+def leaf_entry(va: int, root: int) -> int | None:
+    """The present leaf entry that maps va from root, or None."""
+    m = paging_mode()
+    if not va_valid(m, va):
+        return None
+    level, _, _, pte = list(walk_entries(m, va, root))[-1]
+    present_leaf = pte & 1 and (level == 0 or pte & 0x80)
+    return pte if present_leaf else None
 
 
 class PtWalk(VmCommand):
@@ -603,16 +624,23 @@ def online_cpus() -> list[int]:
 
 
 def this_cpu() -> int | None:
-    """The stopped CPU's index in cpus[] (its %gs base), if gdb has it."""
+    """The stopped CPU's index in cpus[], if gdb can tell: its %gs base
+    in the kernel, KERNEL_GS_BASE (k_gs_base) in user mode, where swapgs
+    has put the user's %gs base in its place."""
     try:
-        gs = live_register("gs_base")
         base = int(gdb.parse_and_eval("&cpus[0]"))
         size = gdb.parse_and_eval("cpus[0]").type.sizeof
-    except (VmError, gdb.error):
+        n = int(gdb.parse_and_eval("ncpus"))
+    except gdb.error:
         return None
-    if gs < base or (gs - base) % size:
-        return None
-    return (gs - base) // size
+    for reg in ("gs_base", "k_gs_base"):
+        try:
+            gs = live_register(reg)
+        except VmError:
+            continue
+        if base <= gs < base + n * size and (gs - base) % size == 0:
+            return (gs - base) // size
+    return None
 
 
 def slab_count(head: gdb.Value) -> int:
@@ -1088,6 +1116,232 @@ inside as_fault the tree is stable, because a_lock is held."""
                 "is wrong")
 
 
+# ------------------------------------------------------------- vm-anon
+
+ANON_CHUNK = 512                # anon.h: slots per chunk
+P_FREE = 0x2                    # page.h's p_flags
+PG_OWNER_ANON = 6               # page.h: PG_OWNER(PG_ANON)
+HMENT_CAP = 4096                # a corrupt p_mapping list ends here
+
+
+def current_pid() -> int:
+    """The pid of the process whose thread the stopped CPU runs."""
+    cpu = this_cpu()
+    if cpu is None:
+        raise VmError("cannot tell which CPU this is (its %gs base is "
+                      "not in cpus[]): name a PID (vm-proc lists them)")
+    t = symbol("cpus", NO_PROCS)[cpu]["cpu_thread"]
+    if int(t) == 0 or int(t["t_procp"]) == 0:
+        raise VmError(f"cpu {cpu} runs no thread yet: name a PID")
+    return int(t["t_procp"]["p_pid"])
+
+
+def proc_comm(p: gdb.Value) -> str:
+    return p["p_comm"].string(errors="replace",
+                              length=16).split("\0")[0] or "?"
+
+
+def user_as(pid: int) -> tuple[str, gdb.Value]:
+    """'pid N (comm)' and that process's struct as *."""
+    p = find_proc(pid)
+    who = f"pid {pid} ({proc_comm(p)})"
+    if int(p["p_as"]) == 0:
+        raise VmError(f"{who} has no address space (process 0 is the "
+                      "kernel's, or it is exiting): name a user PID")
+    return who, p["p_as"]
+
+
+def seg_holding(asp: gdb.Value, va: int) -> gdb.Value | None:
+    """The segment of asp whose [s_base, s_base + s_size) holds va."""
+    for seg in avl_inorder(asp["a_segtree"], gdb.lookup_type("struct seg")):
+        base = int(seg["s_base"])
+        if base <= va < base + int(seg["s_size"]):
+            return seg
+    return None
+
+
+def anon_slot(amp: gdb.Value, idx: int) -> gdb.Value:
+    """What anon_get() returns: slot idx of amp, a struct anon * (NULL if
+    the slot, or its whole chunk, is empty)."""
+    chunk = amp["am_chunks"][idx // ANON_CHUNK]
+    if int(chunk) == 0:
+        return gdb.Value(0).cast(gdb.lookup_type("struct anon").pointer())
+    return chunk[idx % ANON_CHUNK]
+
+
+def hat_owner(hat: int) -> str:
+    """Who a struct hat * belongs to: the process whose p_as->a_hat it is,
+    else the bare struct as (one fork is still making, or a test's)."""
+    asp = hat - gdb.lookup_type("struct as")["a_hat"].bitpos // 8
+    tab = gdb.parse_and_eval("proctab")
+    lo, hi = tab.type.strip_typedefs().range()
+    for i in range(lo, hi + 1):
+        p = tab[i]
+        if int(p) != 0 and int(p["p_as"]) == asp:
+            return f"pid {int(p['p_pid'])} ({proc_comm(p)})"
+    return f"as {asp:#x} (no process's)"
+
+
+def refcnt_meaning(refcnt: int, private: bool) -> str:
+    """What an_refcnt says the next write fault does."""
+    if refcnt == 0:
+        return "no holder: the slot was freed, yet a map points at it"
+    if not private:
+        return "a MAP_SHARED map: every process writes this one page"
+    if refcnt == 1:
+        return "this map's alone: a write goes to the page in place"
+    return (f"{refcnt} maps share it (fork): a write copies it "
+            "(anon_private), a read maps it read-only")
+
+
+def pte_words(pte: int | None) -> str:
+    if pte is None:
+        return "not mapped"
+    rw = "writable" if pte & 2 else "read-only: a write faults"
+    return f"pte {pte:016x} {pte_flags(pte)} {rw}"
+
+
+def print_mappings(pp: gdb.Value) -> None:
+    """p_share, then each hment on p_mapping: who maps the page, where,
+    and that hat's entry for it."""
+    share = int(pp["p_share"])
+    out(f"p_share {share}" + (", mapped by:" if share else
+                              ": no page table maps it"))
+    hm, n = pp["p_mapping"], 0
+    while int(hm) != 0 and n < HMENT_CAP:
+        va, hat = int(hm["hm_va"]), hm["hm_hat"]
+        pte = leaf_entry(va, int(hat["h_root"]))
+        out(f"  {hat_owner(int(hat))} at {va:#x}: {pte_words(pte)}")
+        hm, n = hm["hm_next"], n + 1
+    if n != share:
+        out(f"  but p_mapping lists {n}: the reverse map and p_share "
+            "disagree")
+
+
+def print_page(pp: gdb.Value) -> None:
+    """A slot's page: page_t, pfn, anything amiss, who maps it."""
+    pfn = (int(pp) - int(gdb.parse_and_eval("page_array"))) // \
+        pp.dereference().type.sizeof
+    out(f"an_page {int(pp):#x}: pfn {pfn:#x} (pa {pfn << 12:#x})")
+    if int(pp["p_flags"]) & P_FREE:
+        out("  but the page is free (P_FREE): a use after free")
+    elif int(pp["p_owner"]) != PG_OWNER_ANON:
+        out(f"  but its p_owner is {int(pp['p_owner'])}, not PG_ANON's "
+            f"{PG_OWNER_ANON}")
+    if has_symbol("hment_add"):
+        print_mappings(pp)
+    else:
+        out("(no reverse map in this kernel: p_mapping arrives with lab 6)")
+
+
+def file_page(svd: gdb.Value, seg: gdb.Value, va: int) -> str:
+    """'page 0x2000 of bin/x': the file's page that va shows."""
+    off = int(svd["offset"]) + (va & ~0xFFF) - int(seg["s_base"])
+    return f"page {off:#x} of {c_string(svd['vp']['v_path'], '?')}"
+
+
+def empty_slot(svd: gdb.Value, seg: gdb.Value, va: int, idx: int,
+               asp: gdb.Value) -> None:
+    """What a fault at va does for a slot that holds nothing yet, and
+    what the page table maps there meanwhile (a private file page)."""
+    if int(svd["vp"]) == 0:
+        what = "a new zeroed page in a new slot (zero-fill)"
+    else:
+        what = (f"{file_page(svd, seg, va)} (VOP_GETPAGE): a read maps "
+                "the file's page read-only, a write copies it to a new slot")
+    out(f"slot {idx} is empty: a fault here takes {what}")
+    pte = leaf_entry(va & ~0xFFF, int(asp["a_hat"]["h_root"]))
+    if pte is not None:
+        out(f"  its page table maps {va & ~0xFFF:#x} meanwhile: "
+            f"{pte_words(pte)}")
+
+
+def slot_index(seg: gdb.Value, va: int) -> tuple[gdb.Value, int]:
+    """seg's anon_map and the slot of va's page in it, or VmError."""
+    svd = seg["s_data"].cast(gdb.lookup_type("struct segvn_data").pointer())
+    amp = svd["amp"]
+    if int(amp) == 0:
+        raise VmError(f"{va:#x} is in a MAP_SHARED file mapping: no "
+                      f"anon_map, it shows the file's own "
+                      f"{file_page(svd, seg, va)}")
+    idx = int(svd["anon_index"]) + ((va - int(seg["s_base"])) >> 12)
+    if idx >= int(amp["am_size"]):
+        raise VmError(f"{va:#x} is slot {idx} of anon_map {int(amp):#x}, "
+                      f"which has {int(amp['am_size'])}: anon_index or "
+                      "s_size is wrong")
+    return amp, idx
+
+
+class Anon(VmCommand):
+    """The anon slot behind a user address: vm-anon ADDR [PID] (lab 6).
+
+Finds the segment of process PID (default: the process whose thread this
+CPU runs) that holds ADDR, prints it as vm-as does, and reads seg_vn's
+slot for ADDR's page as anon_get() does: slot anon_index + the page's
+index in the segment, at am_chunks[slot / 512][slot % 512] of the
+anon_map. Then the struct anon in it: an_refcnt and what it means for a
+write (more than one holder, in a private mapping: the write copies,
+anon_private); the page (page_t, pfn); p_share and each hment on the
+page's p_mapping: the process whose hat maps it, at which address, and
+that hat's page table entry (writable or not). An empty slot says what a
+fault there would do: zero-fill for anonymous memory, the file's page for
+a private file mapping. ADDR is a gdb expression: $va, 0x7fffffffe000,
+addr. It sets $anon (the struct anon *, NULL if the slot is empty) and
+$amp (the anon_map), for `p $anon->an_refcnt` or a condition such as
+`break anon_dup if src == $amp`. It reads memory only, like vm-as."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-anon")
+
+    def run(self, argv: list[str]) -> None:
+        if len(argv) not in (1, 2):
+            raise VmError("usage: vm-anon ADDR [PID]   (default: this "
+                          "CPU's process; vm-proc lists them)")
+        if not has_symbol("proctab"):
+            raise Absent(NO_PROCS)
+        va = expr_int(argv[0])
+        if va >= KPM_BASE:
+            raise VmError(f"{va:#x} is a kernel address: anon slots hold "
+                          "user memory")
+        pid = expr_int(argv[1]) if len(argv) == 2 else current_pid()
+        who, asp = user_as(pid)
+        seg = self.segment(asp, va, who, pid)
+        amp, idx = slot_index(seg, va)
+        page = (va - int(seg["s_base"])) >> 12
+        out(f"{who}: {va:#x} is in page {page} of")
+        out(seg_line(seg))
+        svd = seg["s_data"].cast(
+            gdb.lookup_type("struct segvn_data").pointer())
+        out(f"anon_map {int(amp):#x} ({int(amp['am_size'])} slots, "
+            f"am_refcnt {int(amp['am_refcnt'])}): slot {idx} = anon_index "
+            f"{int(svd['anon_index'])} + page {page}")
+        ap = anon_slot(amp, idx)
+        gdb.set_convenience_variable("amp", amp)
+        gdb.set_convenience_variable("anon", ap)
+        if int(ap) == 0:
+            empty_slot(svd, seg, va, idx, asp)
+            return
+        refcnt = int(ap["an_refcnt"])
+        private = MAP_TYPES.get(int(svd["type"])) == "private"
+        out(f"struct anon {int(ap):#x}: an_refcnt {refcnt}: "
+            f"{refcnt_meaning(refcnt, private)}")
+        print_page(ap["an_page"])
+
+    @staticmethod
+    def segment(asp: gdb.Value, va: int, who: str, pid: int) -> gdb.Value:
+        """The seg_vn segment of asp that holds va, or VmError."""
+        seg = seg_holding(asp, va)
+        if seg is None:
+            raise VmError(f"{va:#x} is in no segment of {who} (vm-as "
+                          f"{pid} lists them)")
+        if not has_symbol("segvn_ops") or \
+                int(seg["s_ops"]) != expr_int("&segvn_ops"):
+            raise VmError(f"{va:#x} is in a segment of {who} whose driver "
+                          f"is {data_name(int(seg['s_ops']))}, not seg_vn: "
+                          "it has no anon slots")
+        return seg
+
+
 # ------------------------------------------------------------- vm-help
 
 class Help(VmCommand):
@@ -1243,4 +1497,4 @@ def _install(makers: tuple[Callable[[], VmCommand], ...]) -> None:
         " (vm-help lists them)")
 
 
-_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem, Proc, As))
+_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem, Proc, As, Anon))
