@@ -143,6 +143,42 @@ static int fault_setup(void)
 	return 0;
 }
 
+/*
+ * Fork with memory (lab 6's layer): the parent has 1 MiB of anonymous
+ * memory, every page written. fork_1mib: the child exits at once, so the
+ * cost is fork's: sharing 256 slots (or copying 256 page-table entries)
+ * and write-protecting the parent's. fork_1mib_cow: the child writes
+ * every page first, 256 copy-on-write breaks; the difference between the
+ * two, over 256, is one COW break (the fault, the copy, and freeing the
+ * copy at exit).
+ */
+#define COW_PAGES 256
+static volatile char *cow_mem;
+
+static int cow_setup(void)
+{
+	cow_mem = mmap(NULL, COW_PAGES * 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (cow_mem == MAP_FAILED)
+		return -1;
+	for (int i = 0; i < COW_PAGES; i++)
+		cow_mem[i * 4096] = (char)i;
+	return 0;
+}
+
+static void op_fork_1mib_cow(void)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		for (int i = 0; i < COW_PAGES; i++)
+			cow_mem[i * 4096] = 1;
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+}
+
 /* Ticks per call of op: the least over BATCHES batches of n calls. */
 static double measure(void (*op)(void), int n)
 {
@@ -185,6 +221,18 @@ int main(int argc, char **argv)
 	exec_insns = report("fork_exec_exit_wait", op_fork_exec, 20, per_insn);
 	printf("bench: exec_only %d ops %.0f insns/op\n", 20,
 	       exec_insns - fork_insns);
+	/* Before fault_setup's thousand mappings, which fork would copy. */
+	if (cow_setup() == 0) {
+		double plain = report("fork_1mib_exit_wait", op_fork, 20,
+				      per_insn);
+		double cow = report("fork_1mib_cow_exit_wait", op_fork_1mib_cow,
+				    20, per_insn);
+
+		printf("bench: cow_break %d ops %.0f insns/op\n", COW_PAGES,
+		       (cow - plain) / COW_PAGES);
+	} else {
+		printf("bench: cow setup failed\n");
+	}
 	if (fault_setup() == 0) {
 		(void)*file_maps[0]; /* the file's first page, cached now */
 		file_next = 1;

@@ -1045,9 +1045,14 @@ def seg_line(seg: gdb.Value) -> str:
     return line
 
 
+def segvn_data(seg: gdb.Value) -> gdb.Value:
+    """A seg_vn segment's s_data, as the struct segvn_data * it is."""
+    return seg["s_data"].cast(gdb.lookup_type("struct segvn_data").pointer())
+
+
 def segvn_desc(seg: gdb.Value) -> str:
     """seg_vn's data (struct segvn_data) in one line."""
-    svd = seg["s_data"].cast(gdb.lookup_type("struct segvn_data").pointer())
+    svd = segvn_data(seg)
     if int(svd) == 0:
         return "s_data NULL"
     vp = svd["vp"]
@@ -1146,8 +1151,8 @@ def user_as(pid: int) -> tuple[str, gdb.Value]:
     p = find_proc(pid)
     who = f"pid {pid} ({proc_comm(p)})"
     if int(p["p_as"]) == 0:
-        raise VmError(f"{who} has no address space (process 0 is the "
-                      "kernel's, or it is exiting): name a user PID")
+        raise VmError(f"{who} has no address space (the kernel's process "
+                      "0, or one exiting): name a user PID")
     return who, p["p_as"]
 
 
@@ -1258,7 +1263,7 @@ def empty_slot(svd: gdb.Value, seg: gdb.Value, va: int, idx: int,
 
 def slot_index(seg: gdb.Value, va: int) -> tuple[gdb.Value, int]:
     """seg's anon_map and the slot of va's page in it, or VmError."""
-    svd = seg["s_data"].cast(gdb.lookup_type("struct segvn_data").pointer())
+    svd = segvn_data(seg)
     amp = svd["amp"]
     if int(amp) == 0:
         raise VmError(f"{va:#x} is in a MAP_SHARED file mapping: no "
@@ -1270,6 +1275,27 @@ def slot_index(seg: gdb.Value, va: int) -> tuple[gdb.Value, int]:
                       f"which has {int(amp['am_size'])}: anon_index or "
                       "s_size is wrong")
     return amp, idx
+
+
+def print_slot(seg: gdb.Value, va: int, asp: gdb.Value, amp: gdb.Value,
+               idx: int) -> None:
+    """Slot idx of amp, which holds va's page, and what it holds; $amp and
+    $anon are set to the map and the slot."""
+    svd = segvn_data(seg)
+    out(f"anon_map {int(amp):#x} ({int(amp['am_size'])} slots, "
+        f"am_refcnt {int(amp['am_refcnt'])}): slot {idx} = anon_index "
+        f"{int(svd['anon_index'])} + page {idx - int(svd['anon_index'])}")
+    ap = anon_slot(amp, idx)
+    gdb.set_convenience_variable("amp", amp)
+    gdb.set_convenience_variable("anon", ap)
+    if int(ap) == 0:
+        empty_slot(svd, seg, va, idx, asp)
+        return
+    refcnt = int(ap["an_refcnt"])
+    private = MAP_TYPES.get(int(svd["type"])) == "private"
+    out(f"struct anon {int(ap):#x}: an_refcnt {refcnt}: "
+        f"{refcnt_meaning(refcnt, private)}")
+    print_page(ap["an_page"])
 
 
 class Anon(VmCommand):
@@ -1307,25 +1333,10 @@ $amp (the anon_map), for `p $anon->an_refcnt` or a condition such as
         who, asp = user_as(pid)
         seg = self.segment(asp, va, who, pid)
         amp, idx = slot_index(seg, va)
-        page = (va - int(seg["s_base"])) >> 12
-        out(f"{who}: {va:#x} is in page {page} of")
+        out(f"{who}: {va:#x} is in page {(va - int(seg['s_base'])) >> 12} "
+            "of")
         out(seg_line(seg))
-        svd = seg["s_data"].cast(
-            gdb.lookup_type("struct segvn_data").pointer())
-        out(f"anon_map {int(amp):#x} ({int(amp['am_size'])} slots, "
-            f"am_refcnt {int(amp['am_refcnt'])}): slot {idx} = anon_index "
-            f"{int(svd['anon_index'])} + page {page}")
-        ap = anon_slot(amp, idx)
-        gdb.set_convenience_variable("amp", amp)
-        gdb.set_convenience_variable("anon", ap)
-        if int(ap) == 0:
-            empty_slot(svd, seg, va, idx, asp)
-            return
-        refcnt = int(ap["an_refcnt"])
-        private = MAP_TYPES.get(int(svd["type"])) == "private"
-        out(f"struct anon {int(ap):#x}: an_refcnt {refcnt}: "
-            f"{refcnt_meaning(refcnt, private)}")
-        print_page(ap["an_page"])
+        print_slot(seg, va, asp, amp, idx)
 
     @staticmethod
     def segment(asp: gdb.Value, va: int, who: str, pid: int) -> gdb.Value:

@@ -227,10 +227,12 @@ int anon_dup(struct anon_map *src, size_t sindex, struct anon_map *dst,
 {
 	ASSERT(spin_held(&src->am_lock) && spin_held(&dst->am_lock));
 	ASSERT(sindex + npages <= src->am_size && dindex + npages <= dst->am_size);
+	/* One hold of anon_lock for the whole range: a fork of 1 MiB is 256
+	 * slots. anon_set may allocate a chunk under it (kmem ranks below). */
+	spin_lock(&anon_lock);
 	for (size_t i = 0; i < npages; i++) {
 		struct anon **chunk = src->am_chunks[(sindex + i) / ANON_CHUNK];
 		struct anon *ap;
-		int err;
 
 		if (chunk == NULL) {
 			/* A chunk never touched: skip to the next one. */
@@ -240,12 +242,13 @@ int anon_dup(struct anon_map *src, size_t sindex, struct anon_map *dst,
 		ap = chunk[(sindex + i) % ANON_CHUNK];
 		if (ap == NULL)
 			continue;
-		err = anon_set(dst, dindex + i, ap);
-		if (err != 0)
-			return err;
-		spin_lock(&anon_lock);
+		if (anon_set(dst, dindex + i, ap) != 0) {
+			spin_unlock(&anon_lock);
+			return -ENOMEM;
+		}
+		ASSERT(ap->an_refcnt > 0);
 		ap->an_refcnt++;
-		spin_unlock(&anon_lock);
 	}
+	spin_unlock(&anon_lock);
 	return 0;
 }
