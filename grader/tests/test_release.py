@@ -73,6 +73,19 @@ class Verify(unittest.TestCase):
         self.assertEqual(release.solution_lines(SOLUTIONS, self.spec, 4)
                          .get(line.strip()), None)
 
+    def test_solution_given_below_its_lab(self) -> None:
+        # Bug caught: code marked `#if SOL >= 6 || LAB < 6` (lab 6's
+        # solution, which lab 5 runs on) called a leak in lab 5's tree, or
+        # let through in lab 6's, where the stub replaces it.
+        text = (SOLUTIONS / "kern/vm/vm_anon.c").read_text()
+        start = text.index("#if SOL >= 6 || LAB < 6")
+        body = text[start:text.index("#else", start)].splitlines()[1:]
+        line = next(ln.strip() for ln in body
+                    if len(ln.strip()) >= release.MIN_LEAK_CHARS)
+        self.assertNotIn(line, release.solution_lines(SOLUTIONS, self.spec, 5))
+        self.assertEqual(release.solution_lines(SOLUTIONS, self.spec, 6)
+                         .get(line), 6)
+
     def test_dead_link(self) -> None:
         # Bug caught: a README or handout linking a file not released.
         self.put("lab1-trap/README.md", "[h](../handouts/lab1-trap.md)\n")

@@ -58,6 +58,10 @@ TEXT_SUFFIXES = (".c", ".h", ".S", ".md", ".txt", ".py", ".json", ".mk",
 MIN_LEAK_CHARS = 24
 SOURCE_SUFFIXES = (".c", ".h", ".S", ".txt")     # .txt: model answers
 SOL_NUMBER = re.compile(r"^\s*#\s*if\s+SOL\s*>=\s*([0-9]+)", re.M)
+# `#if SOL >= N || LAB < N`: lab N's solution, which the trees below lab N
+# are given (code that an earlier lab runs on; lab N's stub replaces it).
+GIVEN_BELOW = re.compile(r"^(\s*#\s*if\s+)SOL\s*>=\s*([0-9]+)\s*\|\|\s*"
+                         r"LAB\s*<\s*\2\s*$", re.M)
 
 
 def _parser() -> ArgParser:
@@ -405,7 +409,11 @@ def solution_lines(solutions: Path, spec: Spec, k: int) -> dict[str, int]:
         for m in labs:
             if m < k:
                 continue
-            for i, flag in enumerate(sol_lines(text, m)):
+            # Tree k < m holds lab m's given-below regions by design.
+            seen = text if m == k else GIVEN_BELOW.sub(
+                lambda g: g.group(1) + "GIVEN_BELOW" if int(g.group(2)) == m
+                else g.group(0), text)
+            for i, flag in enumerate(sol_lines(seen, m)):
                 if flag:
                     marked[i] = True
                     s = lines[i].strip()

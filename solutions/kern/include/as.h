@@ -13,8 +13,9 @@
  * Locking: a_lock (rank LR_AS) protects a_segtree, a_seglast, a_size and
  * every segment's bounds, and is held across a segment driver's fault,
  * unmap and setprot. The hat's tables are changed only under it. Lock
- * order: pidlock, a_lock, an anon_map's lock, the anon lock, the page hash,
- * kmem's locks, the buddy zones.
+ * order (spinlock.h's ranks): pidlock, a_lock, an anon_map's lock, a
+ * vnode's v_lock, the page hash, the anon lock, kmem's locks, the buddy
+ * zones (and from lab 6, hment_lock just inside the anon lock).
  */
 #ifndef AS_H
 #define AS_H

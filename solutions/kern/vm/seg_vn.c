@@ -290,9 +290,17 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 			}
 		}
 #else
-		/* lab 6: a slot shared since fork is copied on write */
-		if (svd->type == MAP_PRIVATE && ap->an_refcnt > 1)
-			panic("segvn_fault: lab 6: copy-on-write");
+		/*
+		 * Lab 6: a write to a slot shared since fork gets a copy.
+		 * Until then, a read maps the shared page read-only, and a
+		 * write stops here.
+		 */
+		if (svd->type == MAP_PRIVATE && ap->an_refcnt > 1) {
+			if (rw == S_WRITE)
+				panic("segvn_faultpage: lab 6: copy-on-write "
+				      "of a slot with %u holders", ap->an_refcnt);
+			prot &= ~PROT_WRITE;
+		}
 #endif
 		pp = ap->an_page;
 	} else if (svd->vp == NULL) {

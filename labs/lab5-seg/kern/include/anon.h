@@ -14,7 +14,8 @@
  *
  * Locking: an_refcnt and an_page under anon_lock (rank LR_ANON). An
  * anon_map's slots under its am_lock (rank LR_ANONMAP); its am_refcnt is
- * atomic. Lock order: a_lock, am_lock, anon_lock, page hash, kmem, zones.
+ * atomic. Lock order (spinlock.h's ranks): a_lock, am_lock, v_lock, the
+ * page hash, anon_lock, hment_lock, kmem, zones.
  */
 #ifndef ANON_H
 #define ANON_H

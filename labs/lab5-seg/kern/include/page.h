@@ -8,7 +8,7 @@
  * too, marked P_RESERVED, so nothing has to ask whether a page_t exists.
  *
  * Later labs give a page its identity, <p_vnode, p_offset>, and chain it in
- * the page hash (lab 5), and count the mappings of anonymous pages (lab 6).
+ * the page hash (lab 5), and list the user mappings of each page (lab 6).
  * The fields are laid out for that now; page_t stays within 64 bytes.
  *
  * Who may touch what. A page is either free (its block's head is on a

@@ -126,7 +126,7 @@ struct anon *anon_private(struct anon *ap)
 {
 	struct anon *nap;
 
-	ASSERT(ap->an_refcnt > 0);
+	ASSERT(ap->an_page != NULL); /* the caller holds ap */
 	nap = anon_alloc(ap->an_page);
 	if (nap != NULL)
 		anon_decref(ap);
@@ -246,7 +246,7 @@ int anon_dup(struct anon_map *src, size_t sindex, struct anon_map *dst,
 			spin_unlock(&anon_lock);
 			return -ENOMEM;
 		}
-		ASSERT(ap->an_refcnt > 0);
+		ASSERT(ap->an_refcnt != 0 && ap->an_page != NULL);
 		ap->an_refcnt++;
 	}
 	spin_unlock(&anon_lock);
