@@ -254,7 +254,9 @@ static faultcode_t segvn_faultpage(struct hat *hat, struct seg *seg,
 				nap = anon_private(ap);
 				if (nap == NULL)
 					return FC_NOMEM;
-				anon_set(svd->amp, idx, NULL);
+				/* Emptying a set slot, then refilling it,
+				 * allocates nothing: neither can fail. */
+				(void)anon_set(svd->amp, idx, NULL);
 				(void)anon_set(svd->amp, idx, nap);
 				ap = nap;
 			} else {
