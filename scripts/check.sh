@@ -15,6 +15,19 @@ passed=0
 failed=0
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
+# A compiler cache for the host tests of solutions/ and of the seven lab
+# trees (ccache, if installed; grader/vmgrade/validate.py), fresh for
+# this run and gone after it.
+export VMLAB_CCACHE="$logs/ccache"
+mkdir -p "$VMLAB_CCACHE"
+host_tests() {
+	if command -v ccache >/dev/null 2>&1; then
+		CCACHE_DIR=$VMLAB_CCACHE CCACHE_BASEDIR=/ CCACHE_NOHASHDIR=1 \
+			make -s -C solutions test HOSTCC="ccache cc"
+	else
+		make -s -C solutions test
+	fi
+}
 
 secs() { # secs T0_NS T1_NS -> seconds with one decimal
 	local d=$((($2 - $1) / 100000000))
@@ -109,7 +122,7 @@ if [ "${V:-0}" = 1 ]; then
 	done_together() { :; }
 fi
 
-together "host unit tests: solutions/" make -s -C solutions test
+together "host unit tests: solutions/" host_tests
 # The user test programs (static musl) on this machine's Linux: the tests
 # of labs 5-7 must hold for Linux itself before they grade vmlab.
 together "user programs pass on Linux" make -s -C solutions user-check
@@ -124,12 +137,12 @@ together "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j
 done_together
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
-# A fixed sample of the mutants (the same every run, one per lab: six
-# labs' samples and every alternative fit the ten minutes; MUTANT_SAMPLE=N
-# takes more), each booting only its Caught-by tests, and every
-# alternative on every test; `make mutants` grades them all. Every patch's format, regions and apply are checked
-# either way. The gdb walkthroughs (one gdb and one QEMU each)
-# run beside it.
+# A fixed sample (the same every run): one mutant and one alternative per
+# lab, which keeps the run inside ten minutes (MUTANT_SAMPLE=N takes N of
+# each), each mutant booting only its Caught-by tests and each alternative
+# every test; `make mutants` grades them all. Every patch's format,
+# regions and apply are checked either way. The gdb walkthroughs (one gdb
+# and one QEMU each) run beside it.
 together "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
 	--sample "${MUTANT_SAMPLE:-1}" --caught-by-only -q -j "$J"
 together "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \

@@ -35,6 +35,7 @@ python3:python3
 bubblewrap:bwrap
 musl-tools:musl-gcc
 cpio:cpio
+ccache:ccache
 "
 # The benchmark's Linux: any /boot/vmlinuz-* will do (scripts/bench.py).
 BENCH_PKGS="linux-image-amd64:/boot/vmlinuz-*"

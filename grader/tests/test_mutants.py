@@ -148,6 +148,13 @@ class Sample(unittest.TestCase):
         self.assertEqual(len(one), 6)
         self.assertIn("lab1/alt-x", one)
         self.assertIn("lab2/alt-x", one)
+        # k alternatives per lab too, as stable, and never none of a lab's.
+        suite += [self.fake(2, "alt-y")]
+        alts = [p.name for p in mutants.sample(suite, 1, 7)
+                if p.kind == "alternative"]
+        self.assertEqual(len(alts), 2)
+        self.assertEqual(alts, [p.name for p in mutants.sample(
+            list(reversed(suite)), 1, 7) if p.kind == "alternative"])
 
     def test_caught_by_only_narrows_mutants_never_alternatives(self) -> None:
         # Bug caught: make check's quick mode grading an alternative on a

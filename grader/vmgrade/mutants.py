@@ -254,19 +254,20 @@ def check(patch: Patch, solutions: Path, spec: Spec) -> None:
 
 
 def sample(patches: list[Patch], k: int, seed: int) -> list[Patch]:
-    """k mutants per lab, the same ones for the same seed and suite, plus
-    every alternative."""
+    """k mutants and k alternatives per lab (all of them if fewer), the
+    same ones for the same seed and suite."""
     out = []
     labs = sorted({p.lab for p in patches})
     for lab in labs:
-        muts = sorted((p for p in patches
-                       if p.lab == lab and p.kind == "mutant"),
-                      key=lambda p: p.name)
-        pick = random.Random(f"{seed}:lab{lab}").sample(muts,
-                                                         min(k, len(muts)))
-        keep = {p.name for p in pick}
-        out += [p for p in patches if p.lab == lab
-                and (p.kind == "alternative" or p.name in keep)]
+        keep: set[str] = set()
+        for kind in ("mutant", "alternative"):
+            some = sorted((p for p in patches
+                           if p.lab == lab and p.kind == kind),
+                          key=lambda p: p.name)
+            rng = random.Random(f"{seed}:lab{lab}" if kind == "mutant"
+                                else f"{seed}:lab{lab}:alt")
+            keep |= {p.name for p in rng.sample(some, min(k, len(some)))}
+        out += [p for p in patches if p.lab == lab and p.name in keep]
     return out
 
 
@@ -443,8 +444,8 @@ def _parser() -> ArgParser:
                    help="only patches whose name (labN/NAME) or NAME "
                    "matches (repeatable)")
     p.add_argument("--sample", type=int, default=None, metavar="K",
-                   help="K mutants per lab, chosen by --seed, and every "
-                   "alternative")
+                   help="K mutants and K alternatives per lab, chosen by "
+                   "--seed")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--any-test", action="store_true",
                    help="a mutant counts as killed by any failing test, "
