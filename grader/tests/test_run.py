@@ -217,3 +217,19 @@ class Alone(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class CommandLine(unittest.TestCase):
+    def test_a_value_the_kernel_would_cut_is_refused(self) -> None:
+        # Bug caught: --only with many names, or many budgets, cut short by
+        # the kernel's buffer, so the last tests silently never run (they
+        # showed as "missing") or run on the default budget.
+        from vmgrade import GraderError
+        from vmgrade.qemu import KTEST_VALUE_MAX, kernel_cmdline
+        names = [f"suite.test_number_{i:03d}" for i in range(60)]
+        with self.assertRaisesRegex(GraderError, "reads at most 1023"):
+            kernel_cmdline(names, 1)
+        with self.assertRaisesRegex(GraderError, "tbudget="):
+            kernel_cmdline(["a.*"], 1, None, "2," + "x" * KTEST_VALUE_MAX)
+        fits = ["t" * (KTEST_VALUE_MAX - 2)]
+        self.assertIn("ktest=" + fits[0], kernel_cmdline(fits, 1))

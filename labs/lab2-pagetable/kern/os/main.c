@@ -17,7 +17,7 @@
 #include <bootalloc.h>
 #include <hat.h>
 
-#define KTEST_GLOBS_MAX 1024
+/* KTEST_GLOBS_MAX: ktest.h, which checks the length (read_seed). */
 
 /*
  * With ktest= on the command line, run the tests it selects and power off:

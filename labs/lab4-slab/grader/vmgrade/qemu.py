@@ -122,15 +122,30 @@ def mem_bytes(mem: str) -> int:
     return int(mem[:-1]) << (30 if mem.endswith("G") else 20)
 
 
+# The longest ktest= and tbudget= values the kernel reads (KTEST_GLOBS_MAX
+# and KTEST_BUDGETS_MAX in kern/include/ktest.h, less the NUL).
+KTEST_VALUE_MAX = 1023
+
+
 def kernel_cmdline(ktest: list[str] | None, seed: int | None,
                    resume: str | None = None, budget: str = "") -> str:
     """The kernel command line: ktest=, seed=, kresume= and tbudget= as
-    given."""
+    given. GraderError for a value the kernel would not read whole."""
     parts = []
+    globs = ",".join(ktest or [])
+    if len(globs) > KTEST_VALUE_MAX:
+        raise GraderError(f"ktest= would be {len(globs)} characters "
+                          f"({len(ktest or [])} names or globs); the kernel "
+                          f"reads at most {KTEST_VALUE_MAX}: name fewer "
+                          "tests, or use globs (--only 'trap.*')")
+    if len(budget) > KTEST_VALUE_MAX:
+        raise GraderError(f"tbudget= would be {len(budget)} characters; the "
+                          f"kernel reads at most {KTEST_VALUE_MAX}: fewer "
+                          "tests with a budget_s of their own in labs.json")
     if budget:
         parts.append("tbudget=" + budget)
     if ktest:
-        parts.append("ktest=" + ",".join(ktest))
+        parts.append("ktest=" + globs)
     if seed is not None:
         parts.append(f"seed={seed}")
     if resume:
