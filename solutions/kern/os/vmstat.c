@@ -131,11 +131,7 @@ MONCMD(pmap, "PID", "a process's segments: address, KiB, RSS, anon, mode")
 }
 
 #if LAB >= 6
-/*
- * The anon slot behind user address va of as, or NULL; its segment's
- * locks taken and dropped. For the monitor, with the other CPUs idle.
- */
-static struct anon *vm_slot_at(struct as *as, uintptr_t va)
+struct anon *segvn_anon_at(struct as *as, uintptr_t va)
 {
 	struct segvn_data *svd;
 	struct anon *ap = NULL;
@@ -290,7 +286,7 @@ MONCMD(page, "PFN", "one page: owner, identity, references, who maps it")
 	for (unsigned i = 0; i < MIN(n, PAGE_SHOWN); i++) {
 		proc_t *p = vm_hat_proc(maps[i].hm_hat);
 		struct anon *ap = p != NULL ?
-			vm_slot_at(p->p_as, maps[i].hm_va) : NULL;
+			segvn_anon_at(p->p_as, maps[i].hm_va) : NULL;
 
 		if (p == NULL)
 			kprintf("    hat %p va %#lx\n", (void *)maps[i].hm_hat,

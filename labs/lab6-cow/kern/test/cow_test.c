@@ -98,29 +98,9 @@ static struct as *fork_as(struct as *as)
 	return child;
 }
 
-/* The anon slot behind va in as, or NULL (seg_vn's data, under its locks). */
-static struct anon *slot_at(struct as *as, uintptr_t va)
-{
-	struct anon *ap = NULL;
-	struct segvn_data *svd;
-	struct seg *seg;
-
-	spin_lock(&as->a_lock);
-	seg = as_segat(as, va);
-	if (seg != NULL && seg->s_ops == &segvn_ops &&
-	    (svd = seg->s_data)->amp != NULL) {
-		spin_lock(&svd->amp->am_lock);
-		ap = anon_get(svd->amp, svd->anon_index +
-			      (va - seg->s_base) / PG);
-		spin_unlock(&svd->amp->am_lock);
-	}
-	spin_unlock(&as->a_lock);
-	return ap;
-}
-
 static unsigned refcnt_at(struct as *as, uintptr_t va)
 {
-	struct anon *ap = slot_at(as, va);
+	struct anon *ap = segvn_anon_at(as, va);
 
 	return ap != NULL ? ap->an_refcnt : 0;
 }
@@ -133,13 +113,13 @@ static void expect_refcnts_exact(struct as *const as[], int n, int npages)
 {
 	for (int i = 0; i < npages; i++)
 		for (int k = 0; k < n; k++) {
-			struct anon *ap = slot_at(as[k], BASE + i * PG);
+			struct anon *ap = segvn_anon_at(as[k], BASE + i * PG);
 			unsigned holders = 0;
 
 			if (ap == NULL)
 				continue;
 			for (int j = 0; j < n; j++)
-				holders += slot_at(as[j], BASE + i * PG) == ap;
+				holders += segvn_anon_at(as[j], BASE + i * PG) == ap;
 			if (ap->an_refcnt != holders)
 				ktest_fail(__FILE__, __LINE__, "page %d: a slot "
 					   "held by %u address spaces has "
@@ -405,6 +385,16 @@ KTEST(fork, child_unmap_and_mprotect_leave_the_parent)
 	as_free(parent);
 }
 
+/* After an as_dup that failed: no slot made, and the parent's first n
+ * pages each held by the parent alone again. 1, to count the failure. */
+static unsigned expect_dup_undone(struct as *parent, int n, uint64_t live0)
+{
+	EXPECT_EQ(anon_count(), live0);
+	for (int i = 0; i < n; i++)
+		EXPECT_EQ(refcnt_at(parent, BASE + i * PG), 1U);
+	return 1;
+}
+
 /*
  * Fork until memory runs out, and at every point it can run out: with
  * all memory taken but k pages, for k = 0, 1, ..., as_dup either works or
@@ -445,12 +435,8 @@ KTEST_TIMEOUT(fork, fails_cleanly_when_memory_runs_out, 10)
 		child = NULL;
 		err = as_dup(parent, &child);
 		hoard_release(&h, h.count);
-		if (err == -ENOMEM) {
-			failures++;
-			EXPECT_EQ(anon_count(), live0);
-			for (int i = 0; i < 16; i++)
-				EXPECT_EQ(refcnt_at(parent, BASE + i * PG), 1U);
-		}
+		if (err == -ENOMEM)
+			failures += expect_dup_undone(parent, 16, live0);
 	}
 	EXPECT_EQ(err, 0);
 	EXPECT_GT(failures, 0U);
@@ -464,12 +450,8 @@ KTEST_TIMEOUT(fork, fails_cleanly_when_memory_runs_out, 10)
 		kmem_inject_failure(k);
 		err = as_dup(parent, &child);
 		kmem_inject_failure(-1);
-		if (err == -ENOMEM) {
-			failures++;
-			EXPECT_EQ(anon_count(), live0);
-			for (int i = 0; i < 16; i++)
-				EXPECT_EQ(refcnt_at(parent, BASE + i * PG), 1U);
-		}
+		if (err == -ENOMEM)
+			failures += expect_dup_undone(parent, 16, live0);
 	}
 	EXPECT_EQ(err, 0);
 	EXPECT_GE(failures, 5U); /* as, 3 segments, their data, two maps... */

@@ -51,4 +51,11 @@ struct segvn_data {
 int segvn_create(struct seg *seg, void *argsp);
 extern const struct seg_ops segvn_ops;
 
+/*
+ * The anon slot behind user address va of as, or NULL: no segment there,
+ * not seg_vn, no anon map, or an empty slot. Takes a_lock and the map's
+ * lock (vmstat.c: for the monitor and the tests, not the fault path).
+ */
+struct anon *segvn_anon_at(struct as *as, uintptr_t va);
+
 #endif /* SEG_VN_H */
