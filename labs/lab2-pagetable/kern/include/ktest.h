@@ -72,10 +72,6 @@ struct ktest {
 /* A test that needs more than the default virtual-time budget. */
 #define KTEST_TIMEOUT(suite, name, secs) KTEST_REGISTER(suite, name, 0, secs)
 
-/* The longest ktest= and tbudget= values read (a longer one panics). */
-#define KTEST_GLOBS_MAX 1024
-#define KTEST_BUDGETS_MAX 1024
-
 /* Run every selected test and print the KTAP report; returns failures. */
 int ktest_run_all(const char *globs, const char *resume_after);
 

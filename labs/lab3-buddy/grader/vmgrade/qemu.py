@@ -122,9 +122,11 @@ def mem_bytes(mem: str) -> int:
     return int(mem[:-1]) << (30 if mem.endswith("G") else 20)
 
 
-# The longest ktest= and tbudget= values the kernel reads (KTEST_GLOBS_MAX
-# and KTEST_BUDGETS_MAX in kern/include/ktest.h, less the NUL).
+# The longest ktest= and tbudget= values the kernel reads whole: its
+# buffers (globs[KTEST_GLOBS_MAX] in kern/os/main.c, budgets[512] in
+# kern/test/ktest.c) less the NUL. A longer one would be cut in silence.
 KTEST_VALUE_MAX = 1023
+TBUDGET_VALUE_MAX = 511
 
 
 def kernel_cmdline(ktest: list[str] | None, seed: int | None,
@@ -138,10 +140,11 @@ def kernel_cmdline(ktest: list[str] | None, seed: int | None,
                           f"({len(ktest or [])} names or globs); the kernel "
                           f"reads at most {KTEST_VALUE_MAX}: name fewer "
                           "tests, or use globs (--only 'trap.*')")
-    if len(budget) > KTEST_VALUE_MAX:
+    if len(budget) > TBUDGET_VALUE_MAX:
         raise GraderError(f"tbudget= would be {len(budget)} characters; the "
-                          f"kernel reads at most {KTEST_VALUE_MAX}: fewer "
-                          "tests with a budget_s of their own in labs.json")
+                          f"kernel reads at most {TBUDGET_VALUE_MAX}: fewer "
+                          "tests with a budget_s of their own in labs.json, "
+                          "or a larger buffer in kern/test/ktest.c")
     if budget:
         parts.append("tbudget=" + budget)
     if ktest:

@@ -20,7 +20,7 @@
 #include <kmem.h>
 #include <smp.h>
 
-/* KTEST_GLOBS_MAX: ktest.h, which checks the length (read_seed). */
+#define KTEST_GLOBS_MAX 1024
 
 /*
  * With ktest= on the command line, run the tests it selects and power off:

@@ -22,7 +22,7 @@
 #include <thread.h>
 #include <vnode.h>
 
-/* KTEST_GLOBS_MAX: ktest.h, which checks the length (read_seed). */
+#define KTEST_GLOBS_MAX 1024
 
 /*
  * With ktest= on the command line, run the tests it selects and power off:
