@@ -132,8 +132,9 @@ together "labs/ in sync with solutions/" "$PYTHON" grader/genlabs --check
 together "handouts: grading tables, function lists" "$PYTHON" grader/handouts --check
 together "student release: nothing of solutions/" release_check
 # Every command and output the handouts and walkthroughs quote, run in the
-# lab trees doctest-style (grader/vmgrade/quotes.py).
-together "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j 1
+# lab trees doctest-style (grader/vmgrade/quotes.py). It is the longest of
+# this group: with two jobs it takes the cores the others leave when done.
+together "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j "$J"
 done_together
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
