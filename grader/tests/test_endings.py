@@ -203,6 +203,24 @@ class WatchdogBudget(unittest.TestCase):
                 self.assertLess(got, 10 * seconds + 16)
 
 
+class QmpMessages(unittest.TestCase):
+    def test_an_event_read_with_a_return_is_kept(self) -> None:
+        # Bug: one recv carried "cont"'s return and the WATCHDOG event
+        # after it (a guest that hangs at once, a busy host); the event
+        # was dropped with the return, and a hang scored as a wall-clock
+        # timeout two minutes later. Seen in CI.
+        import socket
+        ours, qemus = socket.socketpair()
+        with ours, qemus:
+            qemus.sendall(b'{"return": {}}\n'
+                          b'{"event": "WATCHDOG", "data": {}}\n')
+            q = qemu.Qmp(ours)
+            self.assertEqual(q.execute("cont", float("inf")), [])
+            self.assertEqual([m.get("event") for m in q.read(1.0)],
+                             ["WATCHDOG"])
+            self.assertEqual(q.read(0.01), [])
+
+
 class CommandLines(unittest.TestCase):
     def test_graded_and_interactive_boots_share_the_machine(self) -> None:
         # Bug: `make qemu` runs a different machine from the graded one.
