@@ -72,6 +72,7 @@ extern const struct pt_mode pt_mode_5level; /* 9+9+9+9+9 over 12 (LA57) */
  *			under it, by the hat's one writer
  *	h_ptpages	by the hat's one writer
  *	h_rmap		lab 6: set by hat_alloc_user(); read-only after
+ *	h_cpus, h_tlb_gen  lab 7: atomic (tlb.h)
  */
 struct hat {
 	const struct pt_mode *h_mode;
@@ -80,6 +81,10 @@ struct hat {
 #if LAB >= 6
 	bool h_rmap;  /* record each 4 KiB leaf in its page's hment list
 			 (page.h); set before the first load, r/o after */
+#endif
+#if LAB >= 7
+	uint64_t h_cpus;     /* cpuset_t (tlb.h): CPUs with it in CR3; atomic */
+	uint64_t h_tlb_gen;  /* bumped by each shootdown (tlb.h); atomic */
 #endif
 };
 
@@ -131,6 +136,15 @@ uint64_t hat_ptpage_alloc(void);
 void hat_ptpage_free(uint64_t pa);
 /* Make the TLB forget [va, va + len) in hat, if hat is loaded anywhere. */
 void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len);
+#if LAB >= 7
+/*
+ * Lab 7: hat_unload() and hat_chgprot() run between these two, so that
+ * their flushes make one shootdown at the end, and the table pages they
+ * free go only after it (tlb.h).
+ */
+void hat_tlb_batch_begin(struct hat *hat);
+void hat_tlb_batch_end(struct hat *hat);
+#endif
 
 #if LAB >= 6
 /*

@@ -80,6 +80,12 @@ void spin_lock(spinlock_t *lk)
 	spin_order_check(c, lk);
 	while (__atomic_exchange_n(&lk->sl_locked, 1, __ATOMIC_ACQUIRE)) {
 		while (lk->sl_locked) {
+#if LAB >= 7
+			/* Never wait deaf to a shootdown (tlb.h). */
+			if (__atomic_load_n(&c->cpu_tlb_pending,
+					    __ATOMIC_RELAXED) != 0)
+				tlb_serve();
+#endif
 			__asm__ volatile("pause");
 			if (++spins == SPIN_LIMIT)
 				panic("spin_lock: %s held too long by cpu%d "

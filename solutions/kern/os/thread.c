@@ -21,6 +21,9 @@
 #include <proc.h>
 #include <smp.h>
 #include <thread.h>
+#if LAB >= 7
+#include <tlb.h>
+#endif
 #include <trap.h>
 #include <x86.h>
 
@@ -139,6 +142,9 @@ void thread_init(void)
 	c->cpu_idle_thread = it;
 
 	intr_register(T_RESCHED, resched_intr);
+#if LAB >= 7
+	tlb_init();
+#endif
 	mach_cpu_init();
 }
 

@@ -111,6 +111,10 @@ int hat_init(struct hat *hat, const struct pt_mode *mode)
 #if LAB >= 6
 	hat->h_rmap = false; /* hat_alloc_user() asks for the reverse map */
 #endif
+#if LAB >= 7
+	hat->h_cpus = 0; /* loaded nowhere yet (tlb.h) */
+	hat->h_tlb_gen = 0;
+#endif
 	hat->h_root = hat_ptpage_alloc();
 	if (hat->h_root == 0)
 		return -ENOMEM;
@@ -530,11 +534,20 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
 int hat_unload(struct hat *hat, uintptr_t va, size_t len)
 {
 #if SOL >= 2
+	int err;
+
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
-	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
-			  -1, hati_unload_whole);
+#if LAB >= 7
+	hat_tlb_batch_begin(hat); /* one shootdown for the range (tlb.h) */
+#endif
+	err = hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
+			 -1, hati_unload_whole);
+#if LAB >= 7
+	hat_tlb_batch_end(hat);
+#endif
+	return err;
 #else
 	(void)hat, (void)va, (void)len;
 	return -ENOSYS; /* lab 2: unmap, split, free empty tables */
@@ -550,11 +563,20 @@ int hat_unload(struct hat *hat, uintptr_t va, size_t len)
 int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
 {
 #if SOL >= 2
+	int err;
+
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
-	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
-			  (int)(prot & PROT_ALL), hati_chgprot_whole);
+#if LAB >= 7
+	hat_tlb_batch_begin(hat);
+#endif
+	err = hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
+			 (int)(prot & PROT_ALL), hati_chgprot_whole);
+#if LAB >= 7
+	hat_tlb_batch_end(hat);
+#endif
+	return err;
 #else
 	(void)hat, (void)va, (void)len, (void)prot;
 	return -ENOSYS; /* lab 2: change protections, splitting as needed */

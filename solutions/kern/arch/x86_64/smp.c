@@ -22,6 +22,9 @@
 #if LAB >= 5
 #include <thread.h>
 #endif
+#if LAB >= 7
+#include <tlb.h>
+#endif
 
 #define TRAMPOLINE_PA 0x8000UL
 #define ICR_INIT 0x00004500 /* INIT, level assert */
@@ -165,8 +168,12 @@ void ktest_on_each_cpu(void (*fn)(void *), void *arg)
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 
-		while (c->cpu_online && c->cpu_work_state != WORK_DONE)
+		while (c->cpu_online && c->cpu_work_state != WORK_DONE) {
+#if LAB >= 7
+			tlb_serve(); /* fn may shoot down at this CPU */
+#endif
 			__asm__ volatile("pause");
+		}
 		c->cpu_work_state = WORK_IDLE;
 	}
 }
