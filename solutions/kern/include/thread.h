@@ -73,6 +73,11 @@ typedef struct kthread {
 	uint64_t t_fsbase;         /* user FS.base (arch_prctl) */
 	uint64_t t_minflt, t_majflt; /* faults for getrusage(); the thread */
 	int t_lastfc;              /* faultcode_t of its last failed fault */
+#if LAB >= 7
+	int t_lwpid;               /* its user-visible thread id; 0: the
+				      process's first thread (tid = pid) */
+	uint64_t t_cleartid;       /* clear-tid address (lwp.c), or 0 */
+#endif
 	uint8_t t_fpu[512] __attribute__((aligned(16))); /* fxsave area */
 } kthread_t;
 
@@ -155,6 +160,10 @@ extern int thread_zombies;
 
 /* Threads that exist, for ps and the tests (disp_lock taken inside). */
 int thread_count(void);
+#if LAB >= 7
+/* Does a live thread have user thread id id? (disp_lock taken inside) */
+bool thread_lwpid_used(int id);
+#endif
 
 /*
  * The machine-dependent half (arch/x86_64/mach_thread.c): a CPU's syscall

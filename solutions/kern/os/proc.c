@@ -27,7 +27,9 @@ static int next_pid = 1;       /* pidlock */
 static kmem_cache_t *proc_cache, *file_cache;
 uint64_t proc_spawned; /* processes ever started (spawn, fork); atomic */
 
+#if LAB < 7
 void user_enter(struct regs *rp) __attribute__((noreturn));
+#endif
 static bool proc_usertrap(struct regs *rp, uint64_t addr);
 
 void proc_init(kthread_t *t0)
@@ -46,6 +48,29 @@ void proc_init(kthread_t *t0)
 		panic("proc_init: no caches");
 	usertrap_register(proc_usertrap);
 }
+
+#if LAB >= 7
+/*
+ * The next number no process and no thread uses (pids grow, then wrap,
+ * like Linux's, whose threads' ids come from the same space).
+ */
+int pid_alloc_locked(void)
+{
+	ASSERT(spin_held(&pidlock));
+	for (;;) {
+		bool used = false;
+
+		if (next_pid >= 4194304)
+			next_pid = 1;
+		for (int i = 0; i < NPROC && !used; i++)
+			used = proctab[i] != NULL && proctab[i]->p_pid == next_pid;
+		if (!used && !thread_lwpid_used(next_pid))
+			break;
+		next_pid++;
+	}
+	return next_pid++;
+}
+#endif
 
 /* A new process, child of parent, in the table; NULL if none is free. */
 static proc_t *proc_alloc(proc_t *parent)
@@ -71,6 +96,11 @@ static proc_t *proc_alloc(proc_t *parent)
 		kmem_cache_free(proc_cache, p);
 		return NULL;
 	}
+#if LAB >= 7
+	p->p_pid = pid_alloc_locked();
+	p->p_nlwp = 1;
+	p->p_lwpcv.cv_name = "p_lwpcv";
+#else
 	/* The next pid nobody uses (pids grow, then wrap, like Linux's). */
 	for (;;) {
 		bool used = false;
@@ -84,6 +114,7 @@ static proc_t *proc_alloc(proc_t *parent)
 		next_pid++;
 	}
 	p->p_pid = next_pid++;
+#endif
 	proctab[slot] = p;
 	nprocs++;
 	p->p_parent = parent;
@@ -325,6 +356,9 @@ void proc_exit(int wstat)
 
 	ASSERT(p != &p0);
 	ASSERT(spin_nheld() == 0);
+#if LAB >= 7
+	wstat = lwp_exit_all(wstat); /* from here on, the only thread */
+#endif
 	fd_closeall(p);
 	console_flush(p);
 	if (as != NULL) {
@@ -392,6 +426,12 @@ int proc_wait(int pid, int *wstat, bool nohang, uint64_t ru[2])
 			spin_unlock(&pidlock);
 			return 0;
 		}
+#if LAB >= 7
+		if (p->p_exiting) { /* another thread ends the process */
+			spin_unlock(&pidlock);
+			return -EINTR;
+		}
+#endif
 		cv_wait(&p->p_waitcv, &pidlock);
 	}
 }

@@ -571,6 +571,13 @@ static long sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp,
 	(void)a3, (void)a4, (void)a5;
 	if (ea == NULL)
 		return -ENOMEM;
+#if LAB >= 7
+	/* Linux would end the other threads first; this kernel does not. */
+	if (__atomic_load_n(&curproc->p_nlwp, __ATOMIC_RELAXED) > 1) {
+		execargs_free(ea);
+		return -EAGAIN;
+	}
+#endif
 	err = execargs_user(ea, (const char *)upath, (const uint64_t *)uargv,
 			    (const uint64_t *)uenvp);
 	if (err == 0)
@@ -584,8 +591,34 @@ static long sys_exit(uint64_t status, uint64_t a1, uint64_t a2, uint64_t a3,
 		     uint64_t a4, uint64_t a5)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+#if LAB >= 7
+	lwp_exit(); /* returns only in the last thread */
+#endif
 	proc_exit(W_EXITCODE((int)status));
 }
+
+#if LAB >= 7
+static long sys_exit_group(uint64_t status, uint64_t a1, uint64_t a2,
+			   uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	proc_exit(W_EXITCODE((int)status));
+}
+
+static long sys_clone(uint64_t flags, uint64_t newsp, uint64_t ptid,
+		      uint64_t ctid, uint64_t tls, uint64_t a5)
+{
+	(void)a5;
+	return lwp_clone(curthread->t_regs, flags, newsp, ptid, ctid, tls);
+}
+
+static long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val,
+		      uint64_t timeout, uint64_t a4, uint64_t a5)
+{
+	(void)a4, (void)a5;
+	return lwp_futex(uaddr, op, val, timeout);
+}
+#endif
 
 /* struct rusage: two timevals, then 14 longs (ru_minflt is the 7th). */
 struct krusage {
@@ -654,7 +687,11 @@ static long sys_gettid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 		       uint64_t a4, uint64_t a5)
 {
 	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
-	return curproc->p_pid; /* one thread per process: tid == pid */
+#if LAB >= 7
+	if (curthread->t_lwpid != 0)
+		return curthread->t_lwpid;
+#endif
+	return curproc->p_pid; /* the first thread's id is the pid */
 }
 
 static long sys_arch_prctl(uint64_t code, uint64_t addr, uint64_t a2,
@@ -682,6 +719,11 @@ static long sys_set_tid_address(uint64_t addr, uint64_t a1, uint64_t a2,
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	curproc->p_tidaddr = addr;
+#if LAB >= 7
+	curthread->t_cleartid = addr; /* cleared and woken at exit (lwp.c) */
+	if (curthread->t_lwpid != 0)
+		return curthread->t_lwpid;
+#endif
 	return curproc->p_pid;
 }
 
@@ -803,7 +845,13 @@ static const struct sysent {
 	SYS(186, sys_gettid),
 	SYS(218, sys_set_tid_address),
 	SYS(228, sys_clock_gettime),
+#if LAB >= 7
+	SYS(56, sys_clone),
+	SYS(202, sys_futex),
+	SYS(231, sys_exit_group),
+#else
 	SYS(231, sys_exit), /* exit_group: one thread per process */
+#endif
 	SYS(257, sys_openat),
 };
 
@@ -825,6 +873,9 @@ void syscall_handler(struct regs *rp)
 		r = sysent[nr].fn(rp->r_rdi, rp->r_rsi, rp->r_rdx, rp->r_r10,
 				  rp->r_r8, rp->r_r9);
 	ASSERT(spin_nheld() == 0);
+#if LAB >= 7
+	lwp_checkexit(); /* its process may be ending (lwp.c) */
+#endif
 	rp->r_rax = (uint64_t)r;
 	if (rp->r_trapno == T_SYSCALL && nr != 59) {
 		/* The ABI's clobbers, which also let sysret take us back. */

@@ -71,6 +71,19 @@ static void thread_list_remove(kthread_t *t)
 	nthreads--;
 }
 
+#if LAB >= 7
+bool thread_lwpid_used(int id)
+{
+	bool used = false;
+
+	spin_lock(&disp_lock);
+	for (kthread_t *t = thread_list; t != NULL && !used; t = t->t_next)
+		used = t->t_lwpid == id;
+	spin_unlock(&disp_lock);
+	return used;
+}
+#endif
+
 int thread_count(void)
 {
 	int n;
@@ -462,6 +475,9 @@ static void resched_intr(struct regs *rp)
 			__atomic_add_fetch(&disp_preemptions, 1,
 					   __ATOMIC_RELAXED);
 		yield();
+#if LAB >= 7
+		lwp_checkexit(); /* its process may be ending (lwp.c) */
+#endif
 	}
 }
 #endif /* LAB >= 5 */

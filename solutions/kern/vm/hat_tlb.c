@@ -143,10 +143,12 @@ void tlb_flush_range_local(uintptr_t va, size_t len)
 		tlb_flush_all_local();
 		return;
 	}
-#endif
-	/* Lab 7, part B: the ceiling. As given: every page, however many. */
 	for (size_t off = 0; off < len; off += PAGESIZE)
 		tlb_flush_page_local(va + off);
+#else
+	/* Lab 7, part B: the ceiling. As given: a full flush, always. */
+	tlb_flush_all_local();
+#endif
 }
 
 #if SOL >= 7
