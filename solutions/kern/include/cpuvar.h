@@ -74,6 +74,7 @@ struct cpu {
 	bool cpu_tlb_lazy;         /* a kernel thread runs on cpu_hat */
 	uint64_t cpu_tlb_gen;      /* cpu_hat's h_tlb_gen its TLB reflects */
 	volatile uint64_t cpu_tlb_pending; /* bit i: cpus[i] asks */
+	volatile int cpu_tlb_polling; /* in a wait loop's pause (tlb.h) */
 	struct tlb_req cpu_tlb_req;        /* this CPU's own shootdown */
 	struct tlbstat cpu_tlbstat;        /* counters */
 	/* The open hat_tlb_batch_begin(): hat, range, queued pages. */

@@ -163,6 +163,8 @@ int thread_count(void);
 #if LAB >= 7
 /* Does a live thread have user thread id id? (disp_lock taken inside) */
 bool thread_lwpid_used(int id);
+/* ps: one line per thread of p (disp_lock taken inside). */
+void thread_ps(const struct proc *p);
 #endif
 
 /*

@@ -148,11 +148,33 @@ void tlb_flush_page_local(uintptr_t va);
 void tlb_flush_all_local(void);
 /* Load hat's root (the kernel's for NULL) into CR3; records cpu_hat. */
 void tlb_cr3_load(struct hat *hat);
-/* Send cpu `id` the shootdown IPI, counted. */
+/*
+ * Send cpu `id` the shootdown IPI, counted; after its bit is set in
+ * cpu_tlb_pending. A target that is waiting in a loop (polling) is not
+ * interrupted: it serves the request from the loop. (Under QEMU's TCG an
+ * interrupt left pending while a CPU spins with interrupts off can keep
+ * that CPU from running at all.)
+ */
 void tlb_ipi(int id);
 /* Wait a little in a loop that waits for another CPU: serves requests,
  * and panics (naming what) after a wait no protocol should need. */
 void tlb_wait_pause(uint64_t *spins, const char *what);
+/*
+ * The pause of every wait loop: pause while marked as polling, then
+ * serve what arrived meanwhile. A CPU marked polling will look at
+ * cpu_tlb_pending before it does anything else, so tlb_ipi() leaves it
+ * alone: the initiator sets the pending bit, then reads the mark; the
+ * waiter clears the mark, then reads the bits.
+ */
+static inline void tlb_poll_pause(volatile int *polling,
+				  volatile uint64_t *pending)
+{
+	__atomic_store_n(polling, 1, __ATOMIC_SEQ_CST);
+	__asm__ volatile("pause" ::: "memory");
+	__atomic_store_n(polling, 0, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(pending, __ATOMIC_SEQ_CST) != 0)
+		tlb_serve();
+}
 
 /*
  * The batch: hat.c brackets hat_unload() and hat_chgprot() with

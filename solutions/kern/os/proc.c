@@ -543,6 +543,11 @@ static bool proc_usertrap(struct regs *rp, uint64_t addr)
 		sig = SIGSEGV, why = trap_name(rp->r_trapno);
 		break;
 	}
+#if LAB >= 7
+	/* Another thread's fault already ends the process: say it once. */
+	if (__atomic_load_n(&p->p_exiting, __ATOMIC_ACQUIRE))
+		proc_exit(W_SIGNALED(sig));
+#endif
 	console_printf("vmlab: pid %d (%s): %s at %#lx: %s (rip %#lx)",
 		       p->p_pid, p->p_comm, sig == SIGBUS ? "SIGBUS" :
 		       sig == SIGILL ? "SIGILL" : sig == SIGFPE ? "SIGFPE" :
@@ -567,6 +572,10 @@ void proc_ps(void)
 		kprintf("%5d %5d %-5s %4d %s\n", p->p_pid,
 			p->p_parent->p_pid, stat_names[p->p_stat],
 			t != NULL ? t->t_cpu->cpu_id : -1, p->p_comm);
+#if LAB >= 7
+		if (p->p_stat != SZOMB && p->p_nlwp > 1)
+			thread_ps(p);
+#endif
 	}
 	spin_unlock(&pidlock);
 }

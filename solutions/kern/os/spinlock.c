@@ -82,11 +82,11 @@ void spin_lock(spinlock_t *lk)
 		while (lk->sl_locked) {
 #if LAB >= 7
 			/* Never wait deaf to a shootdown (tlb.h). */
-			if (__atomic_load_n(&c->cpu_tlb_pending,
-					    __ATOMIC_RELAXED) != 0)
-				tlb_serve();
-#endif
+			tlb_poll_pause(&c->cpu_tlb_polling,
+				       &c->cpu_tlb_pending);
+#else
 			__asm__ volatile("pause");
+#endif
 			if (++spins == SPIN_LIMIT)
 				panic("spin_lock: %s held too long by cpu%d "
 				      "(cpu%d waiting)", lk->sl_name,

@@ -875,6 +875,10 @@ void syscall_handler(struct regs *rp)
 	ASSERT(spin_nheld() == 0);
 #if LAB >= 7
 	lwp_checkexit(); /* its process may be ending (lwp.c) */
+	/* Back to user code of its hat: loaded, and not lazily (tlb.h). */
+	ASSERT(curcpu()->cpu_hat == &curproc->p_as->a_hat ||
+	       nr == 59 || nr == 60 || nr == 231);
+	ASSERT(!curcpu()->cpu_tlb_lazy);
 #endif
 	rp->r_rax = (uint64_t)r;
 	if (rp->r_trapno == T_SYSCALL && nr != 59) {

@@ -72,6 +72,23 @@ static void thread_list_remove(kthread_t *t)
 }
 
 #if LAB >= 7
+void thread_ps(const struct proc *p)
+{
+	static const char *const states[] = { "free", "run", "onproc", "sleep",
+					      "zomb" };
+
+	spin_lock(&disp_lock);
+	for (kthread_t *t = thread_list; t != NULL; t = t->t_next)
+		if (t->t_procp == p)
+			kprintf("      tid %-5d %-6s cpu%d%s%s\n",
+				t->t_lwpid != 0 ? t->t_lwpid : p->p_pid,
+				states[t->t_state], t->t_cpu->cpu_id,
+				t->t_wchan != NULL ? " on " : "",
+				t->t_wchan != NULL ?
+				((const kcondvar_t *)t->t_wchan)->cv_name : "");
+	spin_unlock(&disp_lock);
+}
+
 bool thread_lwpid_used(int id)
 {
 	bool used = false;

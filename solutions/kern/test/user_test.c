@@ -264,4 +264,17 @@ KTEST(user, fork_until_refused)
 	hoard_release(&h, h.count);
 }
 #endif
+
+#if LAB >= 7
+/*
+ * Lab 7: threads on four CPUs (the same binaries pass on Linux). Each
+ * program's subtests name the shootdown bug they catch; a stale read is
+ * a real one, from QEMU's per-CPU TLB.
+ */
+USER_TEST(threads_basic, "threads")
+USER_TEST(tlb_stale_reads, "tlb_stale")
+USER_TEST(tlb_flush_before_free, "tlb_free")
+USER_TEST(tlb_mprotect_threads, "tlb_mprotect")
+USER_TEST(tlb_fork_with_threads, "tlb_fork")
+#endif
 #endif /* LAB >= 5 */

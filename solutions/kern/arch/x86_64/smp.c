@@ -168,11 +168,16 @@ void ktest_on_each_cpu(void (*fn)(void *), void *arg)
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 
+		uint64_t spins = 0;
+
 		while (c->cpu_online && c->cpu_work_state != WORK_DONE) {
 #if LAB >= 7
-			tlb_serve(); /* fn may shoot down at this CPU */
-#endif
+			/* fn may shoot down at this CPU */
+			tlb_wait_pause(&spins, "ktest_on_each_cpu");
+#else
+			(void)spins;
 			__asm__ volatile("pause");
+#endif
 		}
 		c->cpu_work_state = WORK_IDLE;
 	}

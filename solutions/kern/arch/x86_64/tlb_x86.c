@@ -13,6 +13,7 @@
 #include <hat.h>
 #include <kernel.h>
 #include <lapic.h>
+#include <monitor.h>
 #include <pte.h>
 #include <smp.h>
 #include <tlb.h>
@@ -29,7 +30,8 @@
  */
 static void tlb_intr(struct regs *rp)
 {
-	(void)rp;
+	/* A CPU lazy on a hat runs no user code of it (tlb.h). */
+	ASSERT((rp->r_cs & 3) != 3 || !curcpu()->cpu_tlb_lazy);
 	curcpu()->cpu_tlbstat.ts_ipi_recv++;
 	lapic_eoi();
 	tlb_serve();
@@ -72,14 +74,18 @@ void tlb_ipi(int id)
 
 	ASSERT(id >= 0 && id < ncpus && id != c->cpu_id);
 	ASSERT(cpus[id].cpu_online);
-	ipi_send(cpus[id].cpu_m.mcpu_apicid, T_TLB);
 	c->cpu_tlbstat.ts_ipi_sent++;
+	if (__atomic_load_n(&cpus[id].cpu_tlb_polling, __ATOMIC_SEQ_CST))
+		return; /* it serves from its wait loop */
+	ipi_send(cpus[id].cpu_m.mcpu_apicid, T_TLB);
 }
 
 void tlb_wait_pause(uint64_t *spins, const char *what)
 {
+	struct cpu *c = curcpu();
+
 	tlb_serve();
-	__asm__ volatile("pause" ::: "memory");
+	tlb_poll_pause(&c->cpu_tlb_polling, &c->cpu_tlb_pending);
 	if (++*spins == TLB_WAIT_LIMIT)
 		panic("%s: cpu%d waited %lu spins", what, curcpu()->cpu_id,
 		      TLB_WAIT_LIMIT);
@@ -189,5 +195,16 @@ void tlbstat_print(void)
 			c->cpu_tlb_lazy ? "  (lazy on a user hat)" :
 			"  (on a user hat)");
 	}
+}
+MONCMD(tlbstat, "", "per CPU: shootdown IPIs sent and taken, requests "
+       "served, invlpg, full flushes, CR3 loads, lazy skips and flushes")
+{
+	(void)argv;
+	if (argc != 1) {
+		kprintf("usage: tlbstat\n");
+		return 1;
+	}
+	tlbstat_print();
+	return 0;
 }
 #endif /* LAB >= 7 */
