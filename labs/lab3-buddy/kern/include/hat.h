@@ -72,6 +72,7 @@ extern const struct pt_mode pt_mode_5level; /* 9+9+9+9+9 over 12 (LA57) */
  *			under it, by the hat's one writer
  *	h_ptpages	by the hat's one writer
  *	h_rmap		lab 6: set by hat_alloc_user(); read-only after
+ *	h_cpus, h_tlb_gen  lab 7: atomic (tlb.h)
  */
 struct hat {
 	const struct pt_mode *h_mode;

@@ -463,11 +463,14 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
  */
 int hat_unload(struct hat *hat, uintptr_t va, size_t len)
 {
+	int err;
+
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
-	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
-			  -1, hati_unload_whole);
+	err = hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
+			 -1, hati_unload_whole);
+	return err;
 }
 
 /*
@@ -478,11 +481,14 @@ int hat_unload(struct hat *hat, uintptr_t va, size_t len)
  */
 int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
 {
+	int err;
+
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
-	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
-			  (int)(prot & PROT_ALL), hati_chgprot_whole);
+	err = hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
+			 (int)(prot & PROT_ALL), hati_chgprot_whole);
+	return err;
 }
 
 /*

@@ -262,6 +262,11 @@ class Qmp:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buf = b""
+        # Messages read but not yet handed out: one recv can carry a
+        # command's return and the events after it (a guest that trips
+        # the watchdog just after "cont", read by a busy host), and those
+        # events must not be dropped with the return.
+        self.pending: list[dict[str, Any]] = []
 
     @classmethod
     def connect(cls, path: Path, proc: subprocess.Popen[bytes],
@@ -289,8 +294,10 @@ class Qmp:
             raise QmpGone(str(e)) from None
         events: list[dict[str, Any]] = []
         while time.monotonic() < deadline:
-            for msg in self.read(POLL_S):
+            msgs = self.read(POLL_S)
+            for i, msg in enumerate(msgs):
                 if "return" in msg or "error" in msg:
+                    self.pending = msgs[i + 1:] + self.pending
                     return events
                 if "event" in msg:
                     events.append(msg)
@@ -298,6 +305,9 @@ class Qmp:
 
     def read(self, timeout: float) -> list[dict[str, Any]]:
         """Messages that arrive within timeout seconds (maybe none)."""
+        if self.pending:
+            msgs, self.pending = self.pending, []
+            return msgs
         ready, _, _ = select.select([self.sock], [], [], timeout)
         if not ready:
             return []

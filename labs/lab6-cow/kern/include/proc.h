@@ -13,7 +13,12 @@
  *	pidlock (rank LR_PROC) protects the process table, every p_parent,
  *	p_child, p_sibling, p_stat and p_wstat, and the zombies' statistics.
  *	A process's own fields (p_files, p_sigmask, p_brk...) are touched by
- *	its one thread only (labs 5 and 6: one thread per process).
+ *	its one thread only (labs 5 and 6: one thread per process; from lab
+ *	7 its threads share them, and a program that changes them from two
+ *	threads at once must order that itself, as on Linux, where the
+ *	kernel would lock: vmlab's tests do not).
+ *	From lab 7, pidlock also protects p_nlwp, p_exiting, p_exitwstat
+ *	and the futex waiters (lwp.c).
  *	p_as is set by exec and exit, by the process's own thread.
  *	Lock order: pidlock, then the address space's a_lock, then the
  *	dispatcher's disp_lock (cv_wait on p_waitcv takes it under pidlock).
@@ -59,7 +64,7 @@ typedef struct proc {
 	struct proc *p_parent;     /* pidlock */
 	struct proc *p_child;      /* first child; pidlock */
 	struct proc *p_sibling;    /* next child of p_parent; pidlock */
-	kthread_t *p_thread;       /* its thread (one per process here) */
+	kthread_t *p_thread;       /* its first thread (NULL once it left) */
 	int p_wstat;               /* wait status once a zombie; pidlock */
 	kcondvar_t p_waitcv;       /* a child exited (wait4) */
 	file_t *p_files[NFILES];   /* open files, by descriptor */

@@ -653,7 +653,7 @@ static long sys_gettid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 		       uint64_t a4, uint64_t a5)
 {
 	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
-	return curproc->p_pid; /* one thread per process: tid == pid */
+	return curproc->p_pid; /* the first thread's id is the pid */
 }
 
 static long sys_arch_prctl(uint64_t code, uint64_t addr, uint64_t a2,

@@ -259,3 +259,4 @@ KTEST(user, fork_until_refused)
 	user_expect_pass("/bin/fork_bomb", argv);
 	hoard_release(&h, h.count);
 }
+

@@ -16,6 +16,7 @@
 #include <machcpu.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <tlb.h>
 
 #define NCPU 16
 #define CPU_MAXLOCKS 16 /* spinlocks one CPU may hold at once */
@@ -56,6 +57,26 @@ struct cpu {
 	void (*cpu_work)(void *arg);
 	void *cpu_work_arg;
 	volatile int cpu_work_state;
+	/*
+	 * Lab 7 (tlb.h). The CPU's own, but read by initiators of
+	 * shootdowns: cpu_hat (written by tlb_cr3_load only) and
+	 * cpu_tlb_lazy, atomically; cpu_tlb_pending is set by initiators
+	 * and cleared by the CPU, atomically; cpu_tlb_req is written by
+	 * the CPU before it posts it, and read by its targets until they
+	 * ack.
+	 */
+	struct hat *cpu_hat;       /* the user hat in CR3, or NULL */
+	bool cpu_tlb_lazy;         /* a kernel thread runs on cpu_hat */
+	uint64_t cpu_tlb_gen;      /* cpu_hat's h_tlb_gen its TLB reflects */
+	volatile uint64_t cpu_tlb_pending; /* bit i: cpus[i] asks */
+	volatile int cpu_tlb_polling; /* in a wait loop's pause (tlb.h) */
+	struct tlb_req cpu_tlb_req;        /* this CPU's own shootdown */
+	struct tlbstat cpu_tlbstat;        /* counters */
+	/* The open hat_tlb_batch_begin(): hat, range, queued pages. */
+	struct hat *cpu_batch_hat;
+	uintptr_t cpu_batch_lo, cpu_batch_hi;  /* [lo, hi); lo == hi: none */
+	uint64_t cpu_batch_free;   /* queued page-table pages: a pa list */
+	int cpu_batch_depth;
 	struct machcpu cpu_m;      /* the x86-64 part */
 };
 

@@ -72,6 +72,7 @@ extern const struct pt_mode pt_mode_5level; /* 9+9+9+9+9 over 12 (LA57) */
  *			under it, by the hat's one writer
  *	h_ptpages	by the hat's one writer
  *	h_rmap		lab 6: set by hat_alloc_user(); read-only after
+ *	h_cpus, h_tlb_gen  lab 7: atomic (tlb.h)
  */
 struct hat {
 	const struct pt_mode *h_mode;
@@ -79,6 +80,8 @@ struct hat {
 	unsigned long h_ptpages;    /* page-table pages, the root included */
 	bool h_rmap;  /* record each 4 KiB leaf in its page's hment list
 			 (page.h); set before the first load, r/o after */
+	uint64_t h_cpus;     /* cpuset_t (tlb.h): CPUs with it in CR3; atomic */
+	uint64_t h_tlb_gen;  /* bumped by each shootdown (tlb.h); atomic */
 };
 
 /* A leaf translation, as hat_probe() reports it. */
@@ -129,6 +132,13 @@ uint64_t hat_ptpage_alloc(void);
 void hat_ptpage_free(uint64_t pa);
 /* Make the TLB forget [va, va + len) in hat, if hat is loaded anywhere. */
 void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len);
+/*
+ * Lab 7: hat_unload() and hat_chgprot() run between these two, so that
+ * their flushes make one shootdown at the end, and the table pages they
+ * free go only after it (tlb.h).
+ */
+void hat_tlb_batch_begin(struct hat *hat);
+void hat_tlb_batch_end(struct hat *hat);
 
 /*
  * A hat with h_rmap set reports each 4 KiB leaf it stores and clears

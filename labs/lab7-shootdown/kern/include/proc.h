@@ -13,7 +13,12 @@
  *	pidlock (rank LR_PROC) protects the process table, every p_parent,
  *	p_child, p_sibling, p_stat and p_wstat, and the zombies' statistics.
  *	A process's own fields (p_files, p_sigmask, p_brk...) are touched by
- *	its one thread only (labs 5 and 6: one thread per process).
+ *	its one thread only (labs 5 and 6: one thread per process; from lab
+ *	7 its threads share them, and a program that changes them from two
+ *	threads at once must order that itself, as on Linux, where the
+ *	kernel would lock: vmlab's tests do not).
+ *	From lab 7, pidlock also protects p_nlwp, p_exiting, p_exitwstat
+ *	and the futex waiters (lwp.c).
  *	p_as is set by exec and exit, by the process's own thread.
  *	Lock order: pidlock, then the address space's a_lock, then the
  *	dispatcher's disp_lock (cv_wait on p_waitcv takes it under pidlock).
@@ -59,7 +64,7 @@ typedef struct proc {
 	struct proc *p_parent;     /* pidlock */
 	struct proc *p_child;      /* first child; pidlock */
 	struct proc *p_sibling;    /* next child of p_parent; pidlock */
-	kthread_t *p_thread;       /* its thread (one per process here) */
+	kthread_t *p_thread;       /* its first thread (NULL once it left) */
 	int p_wstat;               /* wait status once a zombie; pidlock */
 	kcondvar_t p_waitcv;       /* a child exited (wait4) */
 	file_t *p_files[NFILES];   /* open files, by descriptor */
@@ -70,6 +75,10 @@ typedef struct proc {
 	/* Faults of its reaped children (RUSAGE_CHILDREN); pidlock. */
 	uint64_t p_cminflt, p_cmajflt;
 	uint64_t p_startticks;     /* lapic ticks at creation */
+	int p_nlwp;                /* live threads; pidlock */
+	bool p_exiting;            /* the threads are being ended; pidlock */
+	int p_exitwstat;           /* the status it ends with; pidlock */
+	kcondvar_t p_lwpcv;        /* a thread left (lwp_exit_all) */
 	/* Console output not yet ended by a newline (console_write). */
 	char p_conbuf[160];
 	int p_conlen;
@@ -112,6 +121,23 @@ void proc_exit(int wstat) __attribute__((noreturn));
 
 /* fork(): a copy of the calling process; the child's pid or -errno. */
 int proc_fork(struct regs *rp);
+
+/*
+ * Threads (lwp.c). lwp_clone: clone()'s arguments, the new thread's id
+ * or -errno. lwp_futex: futex()'s. lwp_exit: the calling thread ends,
+ * unless it is the last (then it returns, and the caller ends the
+ * process). lwp_exit_all: end every other thread, return the wait status
+ * the process ends with. lwp_checkexit: leave if the process is ending.
+ * pid_alloc_locked: a number no process or thread uses (pidlock held).
+ */
+long lwp_clone(struct regs *rp, uint64_t flags, uint64_t newsp,
+	       uint64_t ptid, uint64_t ctid, uint64_t tls);
+long lwp_futex(uint64_t uaddr, uint64_t op, uint64_t val, uint64_t timeout);
+void lwp_exit(void);
+int lwp_exit_all(int wstat);
+void lwp_checkexit(void);
+int pid_alloc_locked(void);
+void user_enter(struct regs *rp) __attribute__((noreturn));
 
 /* Wait status values, as Linux encodes them. */
 #define W_EXITCODE(ret) (((ret) & 0xff) << 8)

@@ -73,6 +73,9 @@ typedef struct kthread {
 	uint64_t t_fsbase;         /* user FS.base (arch_prctl) */
 	uint64_t t_minflt, t_majflt; /* faults for getrusage(); the thread */
 	int t_lastfc;              /* faultcode_t of its last failed fault */
+	int t_lwpid;               /* its user-visible thread id; 0: the
+				      process's first thread (tid = pid) */
+	uint64_t t_cleartid;       /* clear-tid address (lwp.c), or 0 */
 	uint8_t t_fpu[512] __attribute__((aligned(16))); /* fxsave area */
 } kthread_t;
 
@@ -155,6 +158,10 @@ extern int thread_zombies;
 
 /* Threads that exist, for ps and the tests (disp_lock taken inside). */
 int thread_count(void);
+/* Does a live thread have user thread id id? (disp_lock taken inside) */
+bool thread_lwpid_used(int id);
+/* ps: one line per thread of p (disp_lock taken inside). */
+void thread_ps(const struct proc *p);
 
 /*
  * The machine-dependent half (arch/x86_64/mach_thread.c): a CPU's syscall

@@ -26,7 +26,6 @@ static int next_pid = 1;       /* pidlock */
 static kmem_cache_t *proc_cache, *file_cache;
 uint64_t proc_spawned; /* processes ever started (spawn, fork); atomic */
 
-void user_enter(struct regs *rp) __attribute__((noreturn));
 static bool proc_usertrap(struct regs *rp, uint64_t addr);
 
 void proc_init(kthread_t *t0)
@@ -44,6 +43,27 @@ void proc_init(kthread_t *t0)
 	if (proc_cache == NULL || file_cache == NULL)
 		panic("proc_init: no caches");
 	usertrap_register(proc_usertrap);
+}
+
+/*
+ * The next number no process and no thread uses (pids grow, then wrap,
+ * like Linux's, whose threads' ids come from the same space).
+ */
+int pid_alloc_locked(void)
+{
+	ASSERT(spin_held(&pidlock));
+	for (;;) {
+		bool used = false;
+
+		if (next_pid >= 4194304)
+			next_pid = 1;
+		for (int i = 0; i < NPROC && !used; i++)
+			used = proctab[i] != NULL && proctab[i]->p_pid == next_pid;
+		if (!used && !thread_lwpid_used(next_pid))
+			break;
+		next_pid++;
+	}
+	return next_pid++;
 }
 
 /* A new process, child of parent, in the table; NULL if none is free. */
@@ -70,19 +90,9 @@ static proc_t *proc_alloc(proc_t *parent)
 		kmem_cache_free(proc_cache, p);
 		return NULL;
 	}
-	/* The next pid nobody uses (pids grow, then wrap, like Linux's). */
-	for (;;) {
-		bool used = false;
-
-		if (next_pid >= 4194304)
-			next_pid = 1;
-		for (int i = 0; i < NPROC && !used; i++)
-			used = proctab[i] != NULL && proctab[i]->p_pid == next_pid;
-		if (!used)
-			break;
-		next_pid++;
-	}
-	p->p_pid = next_pid++;
+	p->p_pid = pid_alloc_locked();
+	p->p_nlwp = 1;
+	p->p_lwpcv.cv_name = "p_lwpcv";
 	proctab[slot] = p;
 	nprocs++;
 	p->p_parent = parent;
@@ -322,6 +332,7 @@ void proc_exit(int wstat)
 
 	ASSERT(p != &p0);
 	ASSERT(spin_nheld() == 0);
+	wstat = lwp_exit_all(wstat); /* from here on, the only thread */
 	fd_closeall(p);
 	console_flush(p);
 	if (as != NULL) {
@@ -388,6 +399,10 @@ int proc_wait(int pid, int *wstat, bool nohang, uint64_t ru[2])
 		if (nohang) {
 			spin_unlock(&pidlock);
 			return 0;
+		}
+		if (p->p_exiting) { /* another thread ends the process */
+			spin_unlock(&pidlock);
+			return -EINTR;
 		}
 		cv_wait(&p->p_waitcv, &pidlock);
 	}
@@ -498,6 +513,9 @@ static bool proc_usertrap(struct regs *rp, uint64_t addr)
 		sig = SIGSEGV, why = trap_name(rp->r_trapno);
 		break;
 	}
+	/* Another thread's fault already ends the process: say it once. */
+	if (__atomic_load_n(&p->p_exiting, __ATOMIC_ACQUIRE))
+		proc_exit(W_SIGNALED(sig));
 	console_printf("vmlab: pid %d (%s): %s at %#lx: %s (rip %#lx)",
 		       p->p_pid, p->p_comm, sig == SIGBUS ? "SIGBUS" :
 		       sig == SIGILL ? "SIGILL" : sig == SIGFPE ? "SIGFPE" :
@@ -522,6 +540,8 @@ void proc_ps(void)
 		kprintf("%5d %5d %-5s %4d %s\n", p->p_pid,
 			p->p_parent->p_pid, stat_names[p->p_stat],
 			t != NULL ? t->t_cpu->cpu_id : -1, p->p_comm);
+		if (p->p_stat != SZOMB && p->p_nlwp > 1)
+			thread_ps(p);
 	}
 	spin_unlock(&pidlock);
 }

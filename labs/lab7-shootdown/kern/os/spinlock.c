@@ -80,7 +80,9 @@ void spin_lock(spinlock_t *lk)
 	spin_order_check(c, lk);
 	while (__atomic_exchange_n(&lk->sl_locked, 1, __ATOMIC_ACQUIRE)) {
 		while (lk->sl_locked) {
-			__asm__ volatile("pause");
+			/* Never wait deaf to a shootdown (tlb.h). */
+			tlb_poll_pause(&c->cpu_tlb_polling,
+				       &c->cpu_tlb_pending);
 			if (++spins == SPIN_LIMIT)
 				panic("spin_lock: %s held too long by cpu%d "
 				      "(cpu%d waiting)", lk->sl_name,

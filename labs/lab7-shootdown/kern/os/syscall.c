@@ -570,6 +570,11 @@ static long sys_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp,
 	(void)a3, (void)a4, (void)a5;
 	if (ea == NULL)
 		return -ENOMEM;
+	/* Linux would end the other threads first; this kernel does not. */
+	if (__atomic_load_n(&curproc->p_nlwp, __ATOMIC_RELAXED) > 1) {
+		execargs_free(ea);
+		return -EAGAIN;
+	}
 	err = execargs_user(ea, (const char *)upath, (const uint64_t *)uargv,
 			    (const uint64_t *)uenvp);
 	if (err == 0)
@@ -583,7 +588,29 @@ static long sys_exit(uint64_t status, uint64_t a1, uint64_t a2, uint64_t a3,
 		     uint64_t a4, uint64_t a5)
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	lwp_exit(); /* returns only in the last thread */
 	proc_exit(W_EXITCODE((int)status));
+}
+
+static long sys_exit_group(uint64_t status, uint64_t a1, uint64_t a2,
+			   uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
+	proc_exit(W_EXITCODE((int)status));
+}
+
+static long sys_clone(uint64_t flags, uint64_t newsp, uint64_t ptid,
+		      uint64_t ctid, uint64_t tls, uint64_t a5)
+{
+	(void)a5;
+	return lwp_clone(curthread->t_regs, flags, newsp, ptid, ctid, tls);
+}
+
+static long sys_futex(uint64_t uaddr, uint64_t op, uint64_t val,
+		      uint64_t timeout, uint64_t a4, uint64_t a5)
+{
+	(void)a4, (void)a5;
+	return lwp_futex(uaddr, op, val, timeout);
 }
 
 /* struct rusage: two timevals, then 14 longs (ru_minflt is the 7th). */
@@ -653,7 +680,9 @@ static long sys_gettid(uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 		       uint64_t a4, uint64_t a5)
 {
 	(void)a0, (void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
-	return curproc->p_pid; /* one thread per process: tid == pid */
+	if (curthread->t_lwpid != 0)
+		return curthread->t_lwpid;
+	return curproc->p_pid; /* the first thread's id is the pid */
 }
 
 static long sys_arch_prctl(uint64_t code, uint64_t addr, uint64_t a2,
@@ -681,6 +710,9 @@ static long sys_set_tid_address(uint64_t addr, uint64_t a1, uint64_t a2,
 {
 	(void)a1, (void)a2, (void)a3, (void)a4, (void)a5;
 	curproc->p_tidaddr = addr;
+	curthread->t_cleartid = addr; /* cleared and woken at exit (lwp.c) */
+	if (curthread->t_lwpid != 0)
+		return curthread->t_lwpid;
 	return curproc->p_pid;
 }
 
@@ -802,7 +834,9 @@ static const struct sysent {
 	SYS(186, sys_gettid),
 	SYS(218, sys_set_tid_address),
 	SYS(228, sys_clock_gettime),
-	SYS(231, sys_exit), /* exit_group: one thread per process */
+	SYS(56, sys_clone),
+	SYS(202, sys_futex),
+	SYS(231, sys_exit_group),
 	SYS(257, sys_openat),
 };
 
@@ -824,6 +858,11 @@ void syscall_handler(struct regs *rp)
 		r = sysent[nr].fn(rp->r_rdi, rp->r_rsi, rp->r_rdx, rp->r_r10,
 				  rp->r_r8, rp->r_r9);
 	ASSERT(spin_nheld() == 0);
+	lwp_checkexit(); /* its process may be ending (lwp.c) */
+	/* Back to user code of its hat: loaded, and not lazily (tlb.h). */
+	ASSERT(curcpu()->cpu_hat == &curproc->p_as->a_hat ||
+	       nr == 59 || nr == 60 || nr == 231);
+	ASSERT(!curcpu()->cpu_tlb_lazy);
 	rp->r_rax = (uint64_t)r;
 	if (rp->r_trapno == T_SYSCALL && nr != 59) {
 		/* The ABI's clobbers, which also let sysret take us back. */

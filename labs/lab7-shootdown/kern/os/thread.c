@@ -20,6 +20,7 @@
 #include <proc.h>
 #include <smp.h>
 #include <thread.h>
+#include <tlb.h>
 #include <trap.h>
 #include <x86.h>
 
@@ -65,6 +66,34 @@ static void thread_list_remove(kthread_t *t)
 		ASSERT(*pp != NULL);
 	*pp = t->t_next;
 	nthreads--;
+}
+
+void thread_ps(const struct proc *p)
+{
+	static const char *const states[] = { "free", "run", "onproc", "sleep",
+					      "zomb" };
+
+	spin_lock(&disp_lock);
+	for (kthread_t *t = thread_list; t != NULL; t = t->t_next)
+		if (t->t_procp == p)
+			kprintf("      tid %-5d %-6s cpu%d%s%s\n",
+				t->t_lwpid != 0 ? t->t_lwpid : p->p_pid,
+				states[t->t_state], t->t_cpu->cpu_id,
+				t->t_wchan != NULL ? " on " : "",
+				t->t_wchan != NULL ?
+				((const kcondvar_t *)t->t_wchan)->cv_name : "");
+	spin_unlock(&disp_lock);
+}
+
+bool thread_lwpid_used(int id)
+{
+	bool used = false;
+
+	spin_lock(&disp_lock);
+	for (kthread_t *t = thread_list; t != NULL && !used; t = t->t_next)
+		used = t->t_lwpid == id;
+	spin_unlock(&disp_lock);
+	return used;
 }
 
 int thread_count(void)
@@ -138,6 +167,7 @@ void thread_init(void)
 	c->cpu_idle_thread = it;
 
 	intr_register(T_RESCHED, resched_intr);
+	tlb_init();
 	mach_cpu_init();
 }
 
@@ -455,5 +485,6 @@ static void resched_intr(struct regs *rp)
 			__atomic_add_fetch(&disp_preemptions, 1,
 					   __ATOMIC_RELAXED);
 		yield();
+		lwp_checkexit(); /* its process may be ending (lwp.c) */
 	}
 }

@@ -259,3 +259,14 @@ KTEST(user, fork_until_refused)
 	user_expect_pass("/bin/fork_bomb", argv);
 	hoard_release(&h, h.count);
 }
+
+/*
+ * Lab 7: threads on four CPUs (the same binaries pass on Linux). Each
+ * program's subtests name the shootdown bug they catch; a stale read is
+ * a real one, from QEMU's per-CPU TLB.
+ */
+USER_TEST(threads_basic, "threads")
+USER_TEST(tlb_stale_reads, "tlb_stale")
+USER_TEST(tlb_flush_before_free, "tlb_free")
+USER_TEST(tlb_mprotect_threads, "tlb_mprotect")
+USER_TEST(tlb_fork_with_threads, "tlb_fork")

@@ -109,6 +109,8 @@ int hat_init(struct hat *hat, const struct pt_mode *mode)
 	hat->h_mode = mode;
 	hat->h_ptpages = 0;
 	hat->h_rmap = false; /* hat_alloc_user() asks for the reverse map */
+	hat->h_cpus = 0; /* loaded nowhere yet (tlb.h) */
+	hat->h_tlb_gen = 0;
 	hat->h_root = hat_ptpage_alloc();
 	if (hat->h_root == 0)
 		return -ENOMEM;
@@ -501,11 +503,16 @@ static bool hati_chgprot_whole(struct hat *hat, uint64_t *ptep, int l,
  */
 int hat_unload(struct hat *hat, uintptr_t va, size_t len)
 {
+	int err;
+
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
-	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
-			  -1, hati_unload_whole);
+	hat_tlb_batch_begin(hat); /* one shootdown for the range (tlb.h) */
+	err = hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
+			 -1, hati_unload_whole);
+	hat_tlb_batch_end(hat);
+	return err;
 }
 
 /*
@@ -516,11 +523,16 @@ int hat_unload(struct hat *hat, uintptr_t va, size_t len)
  */
 int hat_chgprot(struct hat *hat, uintptr_t va, size_t len, unsigned prot)
 {
+	int err;
+
 	ASSERT(hat->h_root != 0);
 	if (!hati_range_ok(hat->h_mode, va, len))
 		return -EINVAL;
-	return hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
-			  (int)(prot & PROT_ALL), hati_chgprot_whole);
+	hat_tlb_batch_begin(hat);
+	err = hati_range(hat, hat->h_root, top_level(hat), va, va + len - 1,
+			 (int)(prot & PROT_ALL), hati_chgprot_whole);
+	hat_tlb_batch_end(hat);
+	return err;
 }
 
 /*

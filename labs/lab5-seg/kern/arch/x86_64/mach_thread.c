@@ -91,7 +91,10 @@ void mach_thread_stack_init(kthread_t *t)
  * only ever caches the address space it runs); a switch to a kernel
  * thread goes back to the kernel's, so that no CPU keeps a dead process's
  * tables loaded. (The scheduler's tick is disp_unlock()'s, after the
- * switch: no device is touched while disp_lock is held.)
+ * switch: no device is touched while disp_lock is held.) From lab 7 on,
+ * hat_switch() and hat_switch_lazy() decide (tlb.h): no reload between
+ * threads of one process, and a kernel thread runs lazily on the last
+ * user hat.
  */
 void mach_thread_switch(kthread_t *from, kthread_t *to)
 {

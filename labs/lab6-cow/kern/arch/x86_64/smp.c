@@ -154,8 +154,12 @@ void ktest_on_each_cpu(void (*fn)(void *), void *arg)
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 
-		while (c->cpu_online && c->cpu_work_state != WORK_DONE)
+		uint64_t spins = 0;
+
+		while (c->cpu_online && c->cpu_work_state != WORK_DONE) {
+			(void)spins;
 			__asm__ volatile("pause");
+		}
 		c->cpu_work_state = WORK_IDLE;
 	}
 }

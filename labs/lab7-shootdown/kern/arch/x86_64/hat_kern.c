@@ -29,6 +29,7 @@
 #include <monitor.h>
 #include <page.h>
 #include <pte.h>
+#include <tlb.h>
 #include <x86.h>
 
 struct hat kernel_hat;
@@ -106,6 +107,13 @@ uint64_t hat_ptpage_alloc(void)
  */
 void hat_ptpage_free(uint64_t pa)
 {
+	if (hat_ptpage_free_deferred(pa))
+		return; /* after the batch's shootdown (tlb.h) */
+	hat_ptpage_free_now(pa);
+}
+
+void hat_ptpage_free_now(uint64_t pa)
+{
 	uint64_t was = __atomic_fetch_sub(&ptpages_live, 1, __ATOMIC_RELAXED);
 
 	ASSERT(was > 0);
@@ -146,6 +154,10 @@ void hat_ptpage_inject_failure(long after)
 void hat_tlb_flush(struct hat *hat, uintptr_t va, size_t len)
 {
 	ASSERT(hat->h_root != 0 && len > 0);
+	if (hat != &kernel_hat) {
+		hat_tlb_flush_user(hat, va, len); /* every CPU (tlb.h) */
+		return;
+	}
 	if ((read_cr3() & PTE_ADDR) != hat->h_root)
 		return; /* not loaded: nothing cached */
 	hat_flush_local(va, len);

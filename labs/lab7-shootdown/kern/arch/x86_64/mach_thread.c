@@ -13,6 +13,7 @@
 #include <proc.h>
 #include <pte.h>
 #include <thread.h>
+#include <tlb.h>
 #include <trap.h>
 #include <x86.h>
 
@@ -91,7 +92,10 @@ void mach_thread_stack_init(kthread_t *t)
  * only ever caches the address space it runs); a switch to a kernel
  * thread goes back to the kernel's, so that no CPU keeps a dead process's
  * tables loaded. (The scheduler's tick is disp_unlock()'s, after the
- * switch: no device is touched while disp_lock is held.)
+ * switch: no device is touched while disp_lock is held.) From lab 7 on,
+ * hat_switch() and hat_switch_lazy() decide (tlb.h): no reload between
+ * threads of one process, and a kernel thread runs lazily on the last
+ * user hat.
  */
 void mach_thread_switch(kthread_t *from, kthread_t *to)
 {
@@ -113,21 +117,19 @@ void mach_thread_switch(kthread_t *from, kthread_t *to)
 	} else {
 		c->cpu_kstack = 0;
 		c->cpu_m.mcpu_tss.rsp[0] = default_rsp0[c->cpu_id];
-		as_deactivate();
+		hat_switch_lazy();
 	}
 }
 
 void as_activate(struct as *as)
 {
 	ASSERT(as->a_hat.h_root != 0);
-	if ((read_cr3() & PTE_ADDR) != as->a_hat.h_root)
-		write_cr3(as->a_hat.h_root);
+	hat_switch(&as->a_hat);
 }
 
 void as_deactivate(void)
 {
-	if ((read_cr3() & PTE_ADDR) != kernel_hat.h_root)
-		write_cr3(kernel_hat.h_root);
+	hat_switch(NULL);
 }
 
 /*
@@ -159,6 +161,18 @@ void hat_free_user(struct hat *hat)
 	uint64_t *root = kpm_va(hat->h_root);
 
 	ASSERT((read_cr3() & PTE_ADDR) != hat->h_root);
+	/*
+	 * Lazy CPUs may still run on these tables (tlb.h): the kernel's
+	 * half below would vanish under them. Each must have let go.
+	 */
+	tlb_hat_release(hat);
+	for (int i = 0; i < ncpus; i++)
+		if (__atomic_load_n(&cpus[i].cpu_hat, __ATOMIC_SEQ_CST) == hat)
+			panic("hat_free_user: cpu%d still has the hat in CR3%s "
+			      "(tlb_hat_release must wait for it to let go)", i,
+			      cpus[i].cpu_tlb_lazy ? ", lazily" : "");
+	if (__atomic_load_n(&hat->h_cpus, __ATOMIC_SEQ_CST) != 0)
+		panic("hat_free_user: h_cpus is %#lx, not empty", hat->h_cpus);
 	for (int i = KERNEL_PML4_FIRST; i < PML4_ENTRIES; i++)
 		root[i] = 0;
 	hat_free(hat);

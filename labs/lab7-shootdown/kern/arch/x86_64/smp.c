@@ -18,6 +18,7 @@
 #include <x86.h>
 #include <hat.h>
 #include <thread.h>
+#include <tlb.h>
 
 #define TRAMPOLINE_PA 0x8000UL
 #define ICR_INIT 0x00004500 /* INIT, level assert */
@@ -154,8 +155,12 @@ void ktest_on_each_cpu(void (*fn)(void *), void *arg)
 	for (int i = 1; i < ncpus; i++) {
 		struct cpu *c = &cpus[i];
 
-		while (c->cpu_online && c->cpu_work_state != WORK_DONE)
-			__asm__ volatile("pause");
+		uint64_t spins = 0;
+
+		while (c->cpu_online && c->cpu_work_state != WORK_DONE) {
+			/* fn may shoot down at this CPU */
+			tlb_wait_pause(&spins, "ktest_on_each_cpu");
+		}
 		c->cpu_work_state = WORK_IDLE;
 	}
 }
