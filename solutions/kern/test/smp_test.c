@@ -40,6 +40,12 @@ static void record_cpu(void *arg)
 	(void)arg;
 	seen_apicid[c->cpu_id] = lapic_id();
 	seen_cr3[c->cpu_id] = read_cr3() & PTE_ADDR;
+#if LAB >= 7
+	/* A CPU lazy on a user hat (tlb.h) runs on that hat's tables,
+	 * whose upper half is the kernel's: count it as the kernel's. */
+	if (c->cpu_hat != NULL && seen_cr3[c->cpu_id] == c->cpu_hat->h_root)
+		seen_cr3[c->cpu_id] = kernel_hat.h_root;
+#endif
 }
 
 /*
