@@ -3,8 +3,10 @@
 For each lab N of solutions/labs.json:
   1. reference   solutions at LAB=N SOL=N, hidden tests included, passes
                  every spec test of labs 0..N;
-  2. stub        solutions at LAB=N SOL=N-1, hidden tests included, passes
-                 every test of labs 0..N-1 and fails every test of lab N;
+  2. stub        solutions at LAB=N SOL=N-1, hidden tests included, fails
+                 every test of lab N (only those boot: check 3 proves that
+                 the code of labs 0..N-1 still passes at level N, and
+                 check 1 that the hidden tests of those labs do);
   3. tree        the generated labs/labN-NAME (its public lab.json) passes
                  every test of labs 0..N-1 and fails every test of lab N;
   4. host tests  in labs/labN-NAME, `make test` fails exactly the cmocka
@@ -81,7 +83,8 @@ def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
                              frozenset()))
         if own:
             out.append(Check(n, f"stub LAB={n} SOL={n - 1}",
-                             treemod.solutions_target(loc, n, n - 1, True),
+                             treemod.solutions_target(loc, n, n - 1, True,
+                                                      tuple(sorted(own))),
                              own))
         else:
             out.append(f"lab {n}: no graded tests of its own yet — "
