@@ -42,13 +42,24 @@
 
 #include "lib/utest.h"
 
+/*
+ * Wait politely: pause, then give the CPU to another thread. vmlab's QEMU
+ * runs its CPUs one at a time, and a CPU that spins without pausing keeps
+ * the others (and the kernel work this thread waits for) from running.
+ */
+static void relax(void)
+{
+	__builtin_ia32_pause();
+	sched_yield();
+}
+
 #define PG 4096L
 #define WORDS (PG / 8)          /* 64-bit words in a page */
 #define READERS 3               /* with the main thread, one per vmlab CPU */
 #define ROUNDS 6                /* replacements of A */
 #define HELPER_PAGES 64         /* the helper's region; page 0 stays */
-#define LINGER_READS 2000       /* loads of A per reader after the secret */
-#define WAIT_NS 2000000000L     /* a peer silent this long is stuck */
+#define LINGER_READS 50         /* loads of A per reader after the secret */
+#define WAIT_NS 1000000000L     /* a peer silent this long is stuck */
 #define A_MAGIC 0x01d0ULL       /* the top 16 bits of A's values */
 #define SECRET_MAGIC 0x5ec7ULL  /* and of the helper's */
 
@@ -117,7 +128,7 @@ static int await(int who, int step)
 		if (now_ns() > end || __atomic_load_n(&sh->quit,
 						      __ATOMIC_ACQUIRE))
 			return 0;
-		sched_yield();
+		relax();
 	}
 	return 1;
 }
@@ -197,6 +208,9 @@ static void *reader(void *arg)
 	int last = 0, r;
 
 	while (!__atomic_load_n(&run.stop, __ATOMIC_ACQUIRE)) {
+		/* A spinning CPU gives its turn away (QEMU runs the
+		 * CPUs one at a time), as a spin loop should. */
+		__builtin_ia32_pause();
 		r = __atomic_load_n(&run.round, __ATOMIC_ACQUIRE);
 		if (r != last) {
 			check(me, r);
@@ -220,7 +234,7 @@ static int readers_checked(int r)
 		while (__atomic_load_n(&run.r[i].seen, __ATOMIC_ACQUIRE) < r) {
 			if (now_ns() > end)
 				return 0;
-			sched_yield();
+			relax();
 		}
 	return 1;
 }
@@ -237,7 +251,7 @@ static int readers_lingered(void)
 		       from[i] + LINGER_READS) {
 			if (now_ns() > end)
 				return 0;
-			sched_yield();
+			relax();
 		}
 	return 1;
 }

@@ -14,6 +14,8 @@ Commands (each also has `help vm-...`):
                        order, with seg_vn's data (lab 5)
   vm-anon ADDR [PID]   the anon slot behind a user address: its refcount,
                        its page and who maps it (lab 6)
+  vm-tlb [HAT]         each CPU's user hat, laziness, pending shootdowns
+                       and counters, and HAT's set of CPUs (lab 7)
 
 It also teaches gdb to unwind through a trap frame: the caller of the frame
 at trap_return (entry.S) is the code the trap interrupted, with the
@@ -1353,6 +1355,350 @@ $amp (the anon_map), for `p $anon->an_refcnt` or a condition such as
         return seg
 
 
+# -------------------------------------------------------------- vm-tlb
+
+NO_TLB = "no TLB shootdown in this kernel: it arrives with lab 7"
+TLB_FLUSH_CEILING = 33          # tlb.h: past this many pages, a full flush
+# struct tlbstat's fields, by the monitor's tlbstat column names.
+TLBSTAT = (("ts_ipi_sent", "ipi_sent"), ("ts_ipi_recv", "ipi_recv"),
+           ("ts_served", "served"), ("ts_invlpg", "invlpg"),
+           ("ts_flush_all", "flush_all"), ("ts_cr3_load", "cr3_load"),
+           ("ts_lazy_skip", "lazy_skip"), ("ts_lazy_flush", "lazy_fl"),
+           ("ts_shootdowns", "shootdowns"))
+# Where cpu_hat, CR3 and h_cpus may disagree for a moment: hat_switch()
+# joins the new hat's set, loads CR3 (tlb_cr3_load), then leaves the old
+# hat's set (hat_tlb.c, point 1). A CPU with one of these among its
+# SWITCH_DEPTH innermost frames is in a switch.
+SWITCHING = frozenset({"hat_switch", "tlb_cr3_load"})
+SWITCH_DEPTH = 4
+CPU_COLUMNS = (("cpu", 5), ("thread", 6), ("user hat", 18), ("lazy", 4),
+               ("gen/hat's", 12), ("pending from", 12), ("polling", 0))
+# What the last vm-tlb saw of each CPU's counters: what changed.
+_last_tlb: dict[int, dict[str, int]] = {}
+
+
+@dataclass(frozen=True)
+class VCpu:
+    """What gdb's thread for one vCPU shows of it."""
+    thread: int                 # gdb's thread number, for `thread N`
+    cr3: int                    # the root in its CR3
+    user: bool                  # stopped in ring 3
+    switching: bool             # inside hat_switch or tlb_cr3_load
+
+
+def in_switch() -> bool:
+    """Whether the selected thread stopped inside a switch of hats."""
+    frame: gdb.Frame | None = gdb.newest_frame()
+    try:
+        for _ in range(SWITCH_DEPTH):
+            if frame is None:
+                return False
+            if frame.name() in SWITCHING:
+                return True
+            frame = frame.older()
+    except gdb.error:
+        pass
+    return False
+
+
+def select_level(level: int) -> None:
+    """Select frame `level` of the selected thread (0: the newest)."""
+    frame = gdb.newest_frame()
+    for _ in range(level):
+        older = frame.older()
+        if older is None:
+            break
+        frame = older
+    frame.select()
+
+
+def vcpus() -> dict[int, VCpu]:
+    """Each vCPU by its index in cpus[]: QEMU's gdb stub shows each as a
+    thread, and this_cpu() tells which CPU a thread is. The thread and
+    frame selected before are selected again after."""
+    here, level = gdb.selected_thread(), gdb.selected_frame().level()
+    found: dict[int, VCpu] = {}
+    try:
+        for th in gdb.selected_inferior().threads():
+            th.switch()
+            cpu = this_cpu()
+            if cpu is not None:
+                found[cpu] = VCpu(th.num, live_register("cr3") & PTE_ADDR,
+                                  live_register("cs") & 3 == 3, in_switch())
+    finally:
+        here.switch()
+        select_level(level)
+    return found
+
+
+def cpuset_str(bits: int) -> str:
+    """A cpuset_t by its CPUs: {1,2,3}; {} when empty."""
+    return "{" + ",".join(str(i) for i in range(64) if bits >> i & 1) + "}"
+
+
+def tlb_hat_arg(text: str) -> int:
+    """The struct hat * an expression names: a struct hat or a struct as,
+    or a pointer to one (an address space's hat is its a_hat), or a
+    process by its pid (its p_as's)."""
+    try:
+        v = gdb.parse_and_eval(text)
+    except gdb.error as e:
+        raise VmError(f"{text}: {e}") from None
+    t = v.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_PTR and \
+            t.target().strip_typedefs().code == gdb.TYPE_CODE_STRUCT:
+        v, t = v.dereference(), t.target().strip_typedefs()
+    if t.code not in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_PTR,
+                      gdb.TYPE_CODE_INT):
+        raise VmError(f"{text} is a {t}: name a struct hat, a struct as "
+                      "or a pid")
+    if t.code != gdb.TYPE_CODE_STRUCT:
+        n = int(v) & (2**64 - 1)
+        hat = n if n >= KPM_BASE else \
+            int(user_as(n)[1]["a_hat"].address)
+    elif t.tag in ("as", "hat"):
+        hat = int((v["a_hat"] if t.tag == "as" else v).address)
+    else:
+        raise VmError(f"{text} is a struct {t.tag}: name a struct hat, a "
+                      "struct as or a pid (hat in tlb_shootdown, p->p_as)")
+    if hat == expr_int("&kernel_hat"):
+        raise VmError("kernel_hat is every hat's kernel half: it has no "
+                      "cpuset and takes no shootdown (name a user hat)")
+    return hat
+
+
+def cpu_val(i: int) -> gdb.Value:
+    return gdb.parse_and_eval("cpus")[i]
+
+
+def hat_val(addr: int) -> gdb.Value:
+    return gdb.Value(addr).cast(gdb.lookup_type("struct hat").pointer())
+
+
+def user_hats(cpus: list[int], given: int | None) -> list[int]:
+    """The hat asked about, then every other hat some CPU has loaded."""
+    hats = [] if given is None else [given]
+    for i in cpus:
+        h = int(cpu_val(i)["cpu_hat"])
+        if h != 0 and h not in hats:
+            hats.append(h)
+    return hats
+
+
+def hat_problems(hat: int, cpus: list[int],
+                 live: dict[int, VCpu]) -> list[str]:
+    """Where h_cpus and the CPUs' loaded hats disagree (point 1 of
+    hat_tlb.c: join before the load, leave after loading another)."""
+    members = int(hat_val(hat)["h_cpus"])
+    found = []
+    for i in cpus:
+        loaded = int(cpu_val(i)["cpu_hat"])
+        switching = i in live and live[i].switching
+        if loaded == hat and not members >> i & 1:
+            found.append(f"cpu {i} has it loaded but is not in h_cpus: "
+                         "a shootdown would skip it")
+        elif loaded != hat and members >> i & 1 and not switching:
+            what = f"{loaded:#x}" if loaded else "the kernel's tables"
+            found.append(f"cpu {i} is in h_cpus with {what} loaded, "
+                         "outside a switch: it never left the set")
+    stray = members & ~sum(1 << i for i in cpus)
+    if stray:
+        found.append(f"h_cpus holds {cpuset_str(stray)}, not online")
+    return found
+
+
+def print_hat(hat: int, cpus: list[int], live: dict[int, VCpu]) -> None:
+    h = hat_val(hat)
+    out(f"hat {hat:#x} of {hat_owner(hat)}: h_tlb_gen "
+        f"{int(h['h_tlb_gen'])}, h_cpus {cpuset_str(int(h['h_cpus']))}")
+    for problem in hat_problems(hat, cpus, live):
+        out(f"  but {problem}")
+
+
+def cpu_cells(i: int, here: int | None, live: dict[int, VCpu]) -> list[str]:
+    """A CPU's row of the table, by CPU_COLUMNS."""
+    c = cpu_val(i)
+    hat, pending = int(c["cpu_hat"]), int(c["cpu_tlb_pending"])
+    gen = "-"
+    if hat:
+        mine, its = int(c["cpu_tlb_gen"]), int(c["cpu_hat"]["h_tlb_gen"])
+        gen = f"{mine}/{its} " + ("current" if mine == its else "behind")
+    return [f"{i} *" if i == here else str(i),
+            str(live[i].thread) if i in live else "?",
+            f"{hat:#x}" if hat else "kernel",
+            "yes" if bool(c["cpu_tlb_lazy"]) else "no", gen,
+            cpuset_str(pending) if pending else "-",
+            "yes" if int(c["cpu_tlb_polling"]) else "no"]
+
+
+def row(cells: list[str]) -> str:
+    return "  ".join(f"{cell:<{w}}" for cell, (_, w) in
+                     zip(cells, CPU_COLUMNS)).rstrip()
+
+
+def cpu_problems(i: int, v: VCpu | None) -> list[str]:
+    """What is wrong with one CPU's own state, as far as gdb can tell."""
+    c = cpu_val(i)
+    hat, lazy = int(c["cpu_hat"]), bool(c["cpu_tlb_lazy"])
+    found = []
+    if lazy and hat == 0:
+        found.append(f"cpu {i} is lazy with no user hat loaded")
+    if lazy and v is not None and v.user:
+        found.append(f"cpu {i} runs user code while lazy: shootdowns "
+                     "skip it")
+    root = int(c["cpu_hat"]["h_root"]) if hat else \
+        expr_int("kernel_hat.h_root")
+    if v is not None and not v.switching and v.cr3 != root and \
+            bool(gdb.parse_and_eval("kernel_hat_active")):
+        found.append(f"cpu {i}'s CR3 holds {v.cr3:#x}, not {root:#x}, the "
+                     "root of the hat cpu_hat names")
+    pending = int(c["cpu_tlb_pending"])
+    for j in (j for j in range(64) if pending >> j & 1):
+        left = acks_left(j)
+        if left <= 0:
+            found.append(f"cpu {i} has a request from cpu {j}, which "
+                         f"waits for no ack (tr_acks_left {left})")
+    return found
+
+
+def print_cpus(cpus: list[int], live: dict[int, VCpu]) -> None:
+    """The table of CPUs, what is wrong with them, and which lazy CPUs
+    are behind their hat's generation."""
+    here = this_cpu()
+    out(row([name for name, _ in CPU_COLUMNS]))
+    for i in cpus:
+        out(row(cpu_cells(i, here, live)))
+    for i in cpus:
+        for problem in cpu_problems(i, live.get(i)):
+            out(f"  but {problem}")
+    behind = sum(1 << i for i in cpus if lazy_behind(cpu_val(i)))
+    if behind:
+        out(f"  lazy and behind: cpus {cpuset_str(behind)}; each flushes "
+            "its whole TLB before it runs user code of its hat again")
+
+
+def lazy_behind(c: gdb.Value) -> bool:
+    """A lazy CPU that missed a shootdown of its hat (tlb_lazy_leave)."""
+    return bool(c["cpu_tlb_lazy"]) and int(c["cpu_hat"]) != 0 and \
+        int(c["cpu_tlb_gen"]) != int(c["cpu_hat"]["h_tlb_gen"])
+
+
+def acks_left(i: int) -> int:
+    return int(cpu_val(i)["cpu_tlb_req"]["tr_acks_left"])
+
+
+def request_words(r: gdb.Value) -> str:
+    """What a struct tlb_req asks: the range and hat, or a release."""
+    hat, va, size = int(r["tr_hat"]), int(r["tr_va"]), int(r["tr_len"])
+    if size == 0:
+        return f"let go of hat {hat:#x} (a release)"
+    pages = size >> 12
+    how = ", past the ceiling: one full flush" \
+        if pages > TLB_FLUSH_CEILING else ""
+    return (f"flush [{va:#x}, {va + size:#x}) of hat {hat:#x} ({pages} "
+            f"page{'s' if pages != 1 else ''}{how})")
+
+
+def print_requests(cpus: list[int]) -> None:
+    """Each request in flight (tr_acks_left not 0): what it asks, the
+    targets it is still pending at, and how many acks the others still
+    owe (they are serving it, or the initiator has not sent it yet)."""
+    shown = False
+    for i in cpus:
+        left = acks_left(i)
+        if left == 0:
+            continue
+        shown = True
+        waiting = [t for t in cpus
+                   if int(cpu_val(t)["cpu_tlb_pending"]) >> i & 1]
+        words = [f"pending at {cpuset_str(sum(1 << t for t in waiting))}"
+                 ] if waiting else []
+        if left > len(waiting):
+            words.append(f"{left - len(waiting)} being served (or not "
+                         "sent yet)")
+        out(f"cpu {i} waits for {left} ack{'s' if left != 1 else ''}: "
+            f"{request_words(cpu_val(i)['cpu_tlb_req'])}; "
+            + ", ".join(words))
+        if left < 0:
+            out("  but tr_acks_left is below 0: more acks than targets")
+        elif left < len(waiting):
+            out(f"  but {len(waiting)} CPUs have its bit: more than it "
+                "waits for")
+    if not shown:
+        out("no shootdown in flight")
+
+
+def tlbstat_snapshot(cpus: list[int]) -> dict[int, dict[str, int]]:
+    return {i: {name: int(cpu_val(i)["cpu_tlbstat"][f])
+                for f, name in TLBSTAT} for i in cpus}
+
+
+def print_tlbstat(cpus: list[int]) -> None:
+    """The monitor's tlbstat, and what changed since the last vm-tlb."""
+    snap = tlbstat_snapshot(cpus)
+    out("tlbstat " + " ".join(name for _, name in TLBSTAT))
+    for i in cpus:
+        out(f"{'cpu ' + str(i):<7} " + " ".join(
+            f"{snap[i][name]:>{len(name)}}" for _, name in TLBSTAT))
+    if _last_tlb:
+        moved = [f"  cpu {i}: " + ", ".join(changes)
+                 for i in cpus if i in _last_tlb and
+                 (changes := kmem_changes(_last_tlb[i], snap[i]))]
+        out("since the last vm-tlb:" + ("" if moved else " no change"))
+        for line in moved:
+            out(line)
+    _last_tlb.clear()
+    _last_tlb.update(snap)
+
+
+class Tlb(VmCommand):
+    """Each CPU's TLB state, and shootdowns in flight: vm-tlb [HAT] (lab 7).
+
+HAT names a user hat: a struct hat or a struct as, a pointer to one (hat
+in tlb_shootdown, T.as in a tlb test), or a pid. vm-tlb prints, in order:
+- HAT (if given) and every user hat some CPU has loaded: its owner,
+  h_tlb_gen, and h_cpus as a set of CPUs;
+- one line per online CPU: the gdb thread that is its vCPU (for `thread
+  N`; * marks the CPU gdb stopped), cpu_hat (kernel: none loaded),
+  cpu_tlb_lazy, cpu_tlb_gen against its hat's h_tlb_gen (only a lazy CPU
+  acts on it: one that is behind flushes its whole TLB before it runs
+  user code of the hat again; IPIs keep the others true), the CPUs whose
+  requests are pending here (cpu_tlb_pending), and cpu_tlb_polling (a
+  CPU in a wait loop's pause serves from the loop and is sent no IPI);
+- each request in flight (a cpu_tlb_req with tr_acks_left not 0): the
+  range and hat, the targets where it is still pending, and how many
+  acks are still owed by CPUs where it is not (being served, or not sent
+  yet);
+- the monitor's tlbstat, and what changed since the last vm-tlb.
+A line that starts with "but" is something wrong: a CPU with a hat
+loaded that is not in its h_cpus, or one in h_cpus with another hat
+loaded outside a switch (the hats checked are HAT and the loaded ones),
+a CR3 that is not the root of the hat cpu_hat names, a lazy CPU with no
+hat or in user mode, a pending bit from a CPU that waits for no ack. It
+reads memory, and each vCPU's registers, only."""
+
+    def __init__(self) -> None:
+        super().__init__("vm-tlb")
+
+    def run(self, argv: list[str]) -> None:
+        if not has_symbol("tlb_shootdown"):
+            raise Absent(NO_TLB)
+        if not live_register("cr0") & CR0_PG:
+            raise Absent("paging is off (CR0.PG = 0): the kernel has not "
+                         "started, no CPU has a TLB state yet")
+        given = tlb_hat_arg(" ".join(argv)) if argv else None
+        cpus = online_cpus()
+        live = vcpus()
+        hats = user_hats(cpus, given)
+        for hat in hats:
+            print_hat(hat, cpus, live)
+        if not hats:
+            out("no user hat is loaded: every CPU is on the kernel's tables")
+        print_cpus(cpus, live)
+        print_requests(cpus)
+        print_tlbstat(cpus)
+
+
 # ------------------------------------------------------------- vm-help
 
 class Help(VmCommand):
@@ -1396,6 +1742,7 @@ def _learn_addresses(_event: object = None) -> None:
         _types["regs_ptr"] = None
     _last_buddy.clear()
     _last_kmem.clear()
+    _last_tlb.clear()
 
 
 class FrameId:
@@ -1508,4 +1855,5 @@ def _install(makers: tuple[Callable[[], VmCommand], ...]) -> None:
         " (vm-help lists them)")
 
 
-_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem, Proc, As, Anon))
+_install((Help, BreakEntry, Regs, PtWalk, Buddy, Kmem, Proc, As, Anon,
+          Tlb))

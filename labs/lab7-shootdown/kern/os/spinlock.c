@@ -79,15 +79,25 @@ void spin_lock(spinlock_t *lk)
 		      lk->sl_name, c->cpu_id);
 	spin_order_check(c, lk);
 	while (__atomic_exchange_n(&lk->sl_locked, 1, __ATOMIC_ACQUIRE)) {
+		/*
+		 * Never wait deaf to a shootdown (tlb.h): marked as polling,
+		 * this CPU serves requests from the loop, and no IPI is left
+		 * pending behind its disabled interrupts.
+		 */
+		__atomic_store_n(&c->cpu_tlb_polling, 1, __ATOMIC_SEQ_CST);
 		while (lk->sl_locked) {
-			/* Never wait deaf to a shootdown (tlb.h). */
-			tlb_poll_pause(&c->cpu_tlb_polling,
-				       &c->cpu_tlb_pending);
+			if (c->cpu_tlb_pending != 0)
+				tlb_serve();
+			__asm__ volatile("pause");
 			if (++spins == SPIN_LIMIT)
 				panic("spin_lock: %s held too long by cpu%d "
 				      "(cpu%d waiting)", lk->sl_name,
 				      lk->sl_owner, c->cpu_id);
 		}
+		/* Unmarked, then a last look (tlb_poll_pause's order). */
+		__atomic_store_n(&c->cpu_tlb_polling, 0, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&c->cpu_tlb_pending, __ATOMIC_SEQ_CST) != 0)
+			tlb_serve();
 	}
 	lk->sl_owner = c->cpu_id;
 	spin_push(c, lk);
