@@ -181,10 +181,7 @@ static void stale_fn(void *arg)
  * After CPU 0 unmaps a page four CPUs were reading, each CPU's next read
  * faults: none reads the old frame, or the secret its next owner wrote.
  * Fails: a shootdown that flushes only the initiating CPU (the lab's
- * stub), or one that reaches some targets and not others. (An ack sent
- * before the flush is not seen here: QEMU runs one CPU at a time, and
- * the target flushes in the same turn as it acks. The host test
- * test_tlb catches it.)
+ * stub), or some targets only. (An early ack: the host's test_tlb.)
  */
 KTEST(tlb, shootdown_reaches_every_cpu)
 {
