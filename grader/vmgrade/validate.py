@@ -2,7 +2,9 @@
 
 For each lab N of solutions/labs.json:
   1. reference   solutions at LAB=N SOL=N, hidden tests included, passes
-                 every spec test of labs 0..N;
+                 every test that starts at lab N (the top lab: every spec
+                 test of labs 0..N; check 3 boots the earlier labs' tests
+                 at level N);
   2. stub        solutions at LAB=N SOL=N-1, hidden tests included, fails
                  every test of lab N (only those boot: check 3 proves that
                  the code of labs 0..N-1 still passes at level N, and
@@ -78,8 +80,18 @@ def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
                        "reference proves it")
         else:
             booted = n
+            # Below the top lab, the reference boots only the tests that
+            # start at its level: the tree of lab n boots the earlier
+            # labs' tests on the same code (lab n's part aside), and the
+            # top reference boots every test.
+            starts = tuple(sorted(t.name for t in spec.tests
+                                  if t.lab == n or (t.lab == 0 and
+                                                    t.since == n)))
+            top = n == max(spec.labs)
             out.append(Check(n, f"reference LAB={n} SOL={n}",
-                             treemod.solutions_target(loc, n, n, True),
+                             treemod.solutions_target(
+                                 loc, n, n, True, () if top or not starts
+                                 else starts),
                              frozenset()))
         if own:
             out.append(Check(n, f"stub LAB={n} SOL={n - 1}",
