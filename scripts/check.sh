@@ -138,14 +138,16 @@ together "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j
 done_together
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
-# A fixed sample (the same every run): one mutant and one alternative per
-# lab, which keeps the run inside ten minutes (MUTANT_SAMPLE=N takes N of
-# each), each mutant booting only its Caught-by tests and each alternative
-# every test; `make mutants` grades them all. Every patch's format,
-# regions and apply are checked either way. The gdb walkthroughs (one gdb
-# and one QEMU each) run beside it.
+# A fixed sample (the same every run): one mutant per lab and three
+# alternatives in all, which keeps the run inside ten minutes
+# (MUTANT_SAMPLE=N takes N mutants per lab, MUTANT_ALTERNATIVES=M takes M
+# alternatives), each mutant booting only its Caught-by tests and each
+# alternative every test; `make mutants` grades them all. Every patch's
+# format, regions and apply are checked either way. The gdb walkthroughs
+# (one gdb and one QEMU each) run beside it.
 together "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
-	--sample "${MUTANT_SAMPLE:-1}" --caught-by-only -q -j "$J"
+	--sample "${MUTANT_SAMPLE:-1}" \
+	--alternatives "${MUTANT_ALTERNATIVES:-3}" --caught-by-only -q -j "$J"
 together "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
 	--solutions solutions -j 1
 done_together

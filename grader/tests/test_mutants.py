@@ -156,6 +156,20 @@ class Sample(unittest.TestCase):
         self.assertEqual(alts, [p.name for p in mutants.sample(
             list(reversed(suite)), 1, 7) if p.kind == "alternative"])
 
+    def test_fewer_alternatives_keeps_every_mutant(self) -> None:
+        # Bug caught: trimming the alternatives drops mutants too, or picks
+        # different alternatives from run to run.
+        suite = [self.fake(lab, n) for lab in (1, 2, 3)
+                 for n in ("a", "alt-x", "alt-y")]
+        some = mutants.fewer_alternatives(suite, 2, 5)
+        self.assertEqual([p.name for p in some if p.kind == "mutant"],
+                         ["lab1/a", "lab2/a", "lab3/a"])
+        self.assertEqual(sum(p.kind == "alternative" for p in some), 2)
+        self.assertEqual(
+            sorted(p.name for p in some),
+            sorted(p.name for p in mutants.fewer_alternatives(
+                list(reversed(suite)), 2, 5)))
+
     def test_caught_by_only_narrows_mutants_never_alternatives(self) -> None:
         # Bug caught: make check's quick mode grading an alternative on a
         # few tests, so an over-specified test it should expose hides.

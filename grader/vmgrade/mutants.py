@@ -271,6 +271,17 @@ def sample(patches: list[Patch], k: int, seed: int) -> list[Patch]:
     return out
 
 
+def fewer_alternatives(patches: list[Patch], n: int,
+                       seed: int) -> list[Patch]:
+    """Every mutant, and n of the alternatives (each costs a full grade),
+    the same ones for the same seed and suite."""
+    alts = sorted((p for p in patches if p.kind == "alternative"),
+                  key=lambda p: p.name)
+    keep = set(random.Random(f"{seed}:alternatives").sample(
+        [p.name for p in alts], min(max(n, 0), len(alts))))
+    return [p for p in patches if p.kind != "alternative" or p.name in keep]
+
+
 # -- grading --------------------------------------------------------------
 
 def boot_only(p: Patch, caught_by_only: bool) -> tuple[str, ...]:
@@ -446,6 +457,9 @@ def _parser() -> ArgParser:
     p.add_argument("--sample", type=int, default=None, metavar="K",
                    help="K mutants and K alternatives per lab, chosen by "
                    "--seed")
+    p.add_argument("--alternatives", type=int, default=None, metavar="N",
+                   help="with --sample: N alternatives in all, not K per "
+                   "lab (chosen by --seed among the labs' samples)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--any-test", action="store_true",
                    help="a mutant counts as killed by any failing test, "
@@ -494,6 +508,8 @@ def _main(argv: list[str] | None, repo: Path | None) -> int:
                                         for g in args.only))]
     if args.sample is not None:
         chosen = sample(chosen, args.sample, args.seed)
+        if args.alternatives is not None:
+            chosen = fewer_alternatives(chosen, args.alternatives, args.seed)
     if not chosen:
         raise GraderError("mutants: no patch matches")
     # A broken patch outside the chosen ones still fails the run.

@@ -114,6 +114,8 @@ static int await(int *flag, int v)
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) < v) {
 		if (now_ns() > end)
 			return 0;
+		/* Pause first: vmlab's QEMU runs its CPUs one at a time. */
+		__builtin_ia32_pause();
 		sched_yield();
 	}
 	return 1;
