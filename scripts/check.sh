@@ -138,7 +138,7 @@ together "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j
 done_together
 step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
-# A fixed sample (the same every run): one mutant per lab and three
+# A fixed sample (the same every run): one mutant per lab and two
 # alternatives in all, which keeps the run inside ten minutes
 # (MUTANT_SAMPLE=N takes N mutants per lab, MUTANT_ALTERNATIVES=M takes M
 # alternatives), each mutant booting only its Caught-by tests and each
@@ -147,7 +147,7 @@ step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 # (one gdb and one QEMU each) run beside it.
 together "mutants killed, alternatives full (sample)" "$PYTHON" grader/mutants \
 	--sample "${MUTANT_SAMPLE:-1}" \
-	--alternatives "${MUTANT_ALTERNATIVES:-3}" --caught-by-only -q -j "$J"
+	--alternatives "${MUTANT_ALTERNATIVES:-2}" --caught-by-only -q -j "$J"
 together "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
 	--solutions solutions -j 1
 done_together
