@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import dataclasses
 import shutil
 import tempfile
 import unittest
@@ -107,7 +108,10 @@ class Plan(unittest.TestCase):
         sol = fake_solutions(self.tmp / "solutions")
         (sol / "level.h").write_text("#if LAB >= 2\n#endif\n")
         spec = load(sol / "labs.json")
-        spec.tests = [t for t in spec.tests if t.lab != 2]
+        # A hidden test of lab 1: only the stub check boots those.
+        spec.tests = [dataclasses.replace(t, hidden=True)
+                      if t.name == "demo.failing" else t
+                      for t in spec.tests if t.lab != 2]
         items = validate.plan(spec, sol, self.tmp / "labs")
         self.assertIn("lab 2: no graded tests of its own yet — "
                       "no stub to prove failing", items)
@@ -124,6 +128,19 @@ class Plan(unittest.TestCase):
         self.assertNotIn("demo.first", stub.must_fail)
         self.assertIsNone(checks[2].target)
         self.assertIn("run make labs", checks[2].error)
+
+    def test_no_stub_check_without_hidden_tests(self) -> None:
+        # Bug: the stub of a lab whose tests are all public built and
+        # booted again what its tree's check already fails.
+        sol = fake_solutions(self.tmp / "solutions")
+        spec = load(sol / "labs.json")
+        spec.tests = [dataclasses.replace(t, hidden=False)
+                      for t in spec.tests]
+        items = validate.plan(spec, sol, self.tmp / "labs")
+        whats = [i.what for i in items if isinstance(i, validate.Check)]
+        self.assertFalse([w for w in whats if w.startswith("stub")])
+        self.assertTrue(any(isinstance(i, str) and "stub not booted" in i
+                            for i in items))
 
     def test_a_level_that_adds_no_code_is_not_booted_again(self) -> None:
         # Bug: with no condition telling LAB=2 from LAB=1, booting lab 2's

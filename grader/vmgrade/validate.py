@@ -8,7 +8,9 @@ For each lab N of solutions/labs.json:
   2. stub        solutions at LAB=N SOL=N-1, hidden tests included, fails
                  every test of lab N (only those boot: check 3 proves that
                  the code of labs 0..N-1 still passes at level N, and
-                 check 1 that the hidden tests of those labs do);
+                 check 1 that the hidden tests of those labs do); a lab
+                 with no hidden test skips it, since check 3 then fails
+                 the same tests on the same code;
   3. tree        the generated labs/labN-NAME (its public lab.json) passes
                  every test of labs 0..N-1 and fails every test of lab N;
   4. host tests  in labs/labN-NAME, `make test` fails exactly the cmocka
@@ -93,7 +95,12 @@ def plan(spec: Spec, solutions: Path, labs_dir: Path) -> list[Check | str]:
                                  loc, n, n, True, () if top or not starts
                                  else starts),
                              frozenset()))
-        if own:
+        hidden = any(t.hidden for t in spec.tests if t.lab == n)
+        if own and not hidden:
+            out.append(f"lab {n}: stub not booted — lab {n} has no hidden "
+                       f"test, so its tree's check (lab {n}'s tests fail "
+                       "there) proves the stub")
+        elif own:
             out.append(Check(n, f"stub LAB={n} SOL={n - 1}",
                              treemod.solutions_target(loc, n, n - 1, True,
                                                       tuple(sorted(own))),
