@@ -20,6 +20,12 @@ trap 'rm -rf "$logs"' EXIT
 # this run and gone after it.
 export VMLAB_CCACHE="$logs/ccache"
 mkdir -p "$VMLAB_CCACHE"
+# The grader's kernel builds of the kit's own trees, kept for this run:
+# validity, the quoted outputs and the gdb walkthroughs build the same
+# references and lab trees, and a build whose tree and variables match
+# an earlier one is a copy of it (grader/vmgrade/build.py).
+export VMLAB_BUILD_CACHE="$logs/builds"
+mkdir -p "$VMLAB_BUILD_CACHE"
 host_tests() {
 	if command -v ccache >/dev/null 2>&1; then
 		CCACHE_DIR=$VMLAB_CCACHE CCACHE_BASEDIR=/ CCACHE_NOHASHDIR=1 \
@@ -152,5 +158,9 @@ together "gdb walkthroughs still true" "$PYTHON" grader/gdbcheck \
 	--solutions solutions -j 1
 done_together
 
+if [ -f "$VMLAB_BUILD_CACHE/log" ]; then
+	echo "check: kernel builds: $(grep -c ' built in ' "$VMLAB_BUILD_CACHE/log") made, $(grep -c ' copied: ' "$VMLAB_BUILD_CACHE/log") copied"
+	[ "${V:-0}" = 1 ] && sed 's/^/    /' "$VMLAB_BUILD_CACHE/log"
+fi
 echo "check: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

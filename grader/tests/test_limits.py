@@ -48,6 +48,66 @@ class Build(unittest.TestCase):
         self.addCleanup(made.remove)
         return made
 
+    def cached(self, recipe: str) -> tuple[Path, Path]:
+        """A tree whose build appends a line to a file outside it, and a
+        build cache for this test (VMLAB_BUILD_CACHE)."""
+        tree, cache = self.tmp / "tree", self.tmp / "cache"
+        tree.mkdir()
+        cache.mkdir()
+        (tree / "Makefile").write_text(
+            f"kernel:\n\t{recipe}\n\techo made >> {self.tmp}/count\n")
+        patch = mock.patch.dict(os.environ,
+                                {build.CACHE_ENV: str(cache)})
+        patch.start()
+        self.addCleanup(patch.stop)
+        return tree, cache
+
+    def made(self, tree: Path, make_vars: dict[str, str] | None = None
+             ) -> build.BuildResult:
+        made = build.build(tree, make_vars or {}, 1, SMALL)
+        self.addCleanup(made.remove)
+        return made
+
+    def test_a_kept_build_is_copied_not_made_again(self) -> None:
+        # Bug: every build of make check compiled its tree again.
+        tree, cache = self.cached("echo elf > $(O)/kernel.elf")
+        first, second = self.made(tree), self.made(tree)
+        self.assertTrue(first.ok and second.ok)
+        self.assertEqual((self.tmp / "count").read_text(), "made\n")
+        self.assertNotEqual(first.outdir, second.outdir)
+        self.assertEqual(second.kernel.read_text(), "elf\n")
+        log = (cache / "log").read_text().splitlines()
+        self.assertEqual(len(log), 2)
+        self.assertIn("built in", log[0])
+        self.assertIn("copied", log[1])
+
+    def test_a_changed_tree_or_variable_is_made_again(self) -> None:
+        # Bug: a key that missed the tree's files or the make variables
+        # handed out a stale kernel.
+        tree, _ = self.cached("echo elf > $(O)/kernel.elf")
+        self.made(tree)
+        (tree / "a.c").write_text("int a;\n")
+        self.made(tree)
+        self.made(tree, {"LAB": "3"})
+        self.made(tree, {"LAB": "3"})
+        self.assertEqual((self.tmp / "count").read_text(), "made\n" * 3)
+
+    def test_a_failed_build_is_not_kept(self) -> None:
+        # Bug: a build that failed once failed from the cache ever after.
+        tree, cache = self.cached("false")
+        self.assertFalse(self.made(tree).ok)
+        self.assertFalse(self.made(tree).ok)
+        self.assertFalse((cache / "log").exists())
+
+    def test_a_build_into_a_given_outdir_is_never_kept(self) -> None:
+        # Bug: the mutants' incremental builds filled the cache.
+        tree, cache = self.cached("echo elf > $(O)/kernel.elf")
+        out = self.tmp / "out"
+        for _ in range(2):
+            self.assertTrue(build.build(tree, {}, 1, SMALL, outdir=out).ok)
+        self.assertEqual((self.tmp / "count").read_text(), "made\n" * 2)
+        self.assertFalse((cache / "log").exists())
+
     def test_a_build_that_never_ends_is_stopped_with_its_children(self) -> None:
         # Bug: the build had no time limit at all.
         t0 = time.monotonic()
