@@ -20,10 +20,24 @@ hidden tests is built in two steps: `make hidden` sees the tree, then
 objects the first step left in OUTDIR. Given the student's files, the build
 is refused if one of them read a file it may not (depcheck.py), and a
 failed build's output is withheld if it quotes such a file.
+
+make check builds the same kit trees again and again: validity, the
+quoted outputs and the gdb walkthroughs each build solutions/ at every
+level and every lab tree. With VMLAB_BUILD_CACHE naming a directory (make
+check makes a fresh one per run; a grade never sets it), a successful build
+is kept there under a digest of everything the build reads from the tree
+(every file but build/, .git and __pycache__) and of its make variables,
+and a later build of the same key copies it instead of compiling. Two
+builds of one key at once wait for each other (a lock per key), so the
+second copies what the first made. A build into a caller's own outdir
+(make's incremental updates, the mutants) never uses it.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -87,6 +101,32 @@ def make_argv(tree: Path, outdir: Path, make_vars: dict[str, str],
     return argv + [goal]
 
 
+CACHE_ENV = "VMLAB_BUILD_CACHE"
+CACHE_SKIP = frozenset({".git", "__pycache__"})
+
+
+def cache_key(tree: Path, make_vars: dict[str, str], goals: list[str],
+              lim: Limits) -> str:
+    """A digest of the tree's path and of what a build of it reads from
+    it, its make variables, goals and limits: two builds with one key make
+    the same kernel."""
+    h = hashlib.sha256(json.dumps([str(tree), sorted(make_vars.items()),
+                                   goals, repr(lim)]).encode())
+    for root, dirs, files in os.walk(tree):
+        rel = os.path.relpath(root, tree)
+        dirs[:] = sorted(d for d in dirs if d not in CACHE_SKIP
+                         and not (rel == "." and d == "build"))
+        for f in sorted(files):
+            p = os.path.join(root, f)
+            h.update(os.path.join(rel, f).encode() + b"\0")
+            if os.path.islink(p):
+                h.update(b"L" + os.readlink(p).encode() + b"\0")
+                continue
+            with open(p, "rb") as fh:
+                h.update(hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()[:32]
+
+
 def build(tree: Path, make_vars: dict[str, str], jobs: int = 1,
           lim: Limits = LIMITS,
           student_files: tuple[str, ...] = (),
@@ -94,23 +134,76 @@ def build(tree: Path, make_vars: dict[str, str], jobs: int = 1,
     """Build tree's kernel into a fresh temp dir (the caller removes it),
     or into outdir if given, which make then updates incrementally; within
     lim, sandboxed if bwrap is there; student_files are checked for what
-    they read."""
+    they read. With VMLAB_BUILD_CACHE set, a fresh-dir build of a tree
+    built before in this run is a copy of that build (see above)."""
     check_tools()
     tree = tree.resolve()
+    goals = ["kernel"]
+    if sandbox.available() and sandbox.has_hidden(tree):
+        goals.insert(0, "hidden")
+    cache = os.environ.get(CACHE_ENV, "")
+    if outdir is None and cache and os.path.isdir(cache):
+        key = cache_key(tree, make_vars, goals, lim)
+        with open(os.path.join(cache, key + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return _cached_build(Path(cache) / key, tree, make_vars, goals,
+                                 jobs, lim, student_files)
+    return _build(tree, make_vars, goals, jobs, lim, student_files, outdir)
+
+
+def _cached_build(kept: Path, tree: Path, make_vars: dict[str, str],
+                  goals: list[str], jobs: int, lim: Limits,
+                  student_files: tuple[str, ...]) -> BuildResult:
+    """The build kept under kept (copied), or a new one that is then kept;
+    the caller holds the key's lock."""
+    outdir = Path(tempfile.mkdtemp(prefix="vmlab-build-"))
+    if kept.is_dir():
+        t0 = time.monotonic()
+        shutil.copytree(kept, outdir, symlinks=True, dirs_exist_ok=True)
+        r = _finish(tree, outdir, 0, False, [f"grader: a copy of {kept}"],
+                    time.monotonic() - t0, lim, student_files)
+        _cache_log(kept, "copied", tree, make_vars)
+        return r
+    r = _build(tree, make_vars, goals, jobs, lim, student_files, outdir)
+    if r.ok:
+        part = kept.with_name(kept.name + ".part")
+        shutil.rmtree(part, ignore_errors=True)
+        shutil.copytree(outdir, part, symlinks=True)
+        part.rename(kept)
+        _cache_log(kept, f"built in {r.seconds:.1f} s", tree, make_vars)
+    return r
+
+
+def _cache_log(kept: Path, what: str, tree: Path,
+               make_vars: dict[str, str]) -> None:
+    """One line per cached build in the cache's log (make check's V=1)."""
+    vs = " ".join(f"{k}={v}" for k, v in sorted(make_vars.items()))
+    with open(kept.parent / "log", "a") as f:
+        f.write(f"{kept.name} {what}: {tree} {vs}\n")
+
+
+def _build(tree: Path, make_vars: dict[str, str], goals: list[str],
+           jobs: int, lim: Limits, student_files: tuple[str, ...],
+           outdir: Path | None) -> BuildResult:
+    """make's goals for tree into outdir (a fresh temp dir if None)."""
     if outdir is None:
         outdir = Path(tempfile.mkdtemp(prefix="vmlab-build-"))
     else:
         outdir.mkdir(parents=True, exist_ok=True)
     t0 = time.monotonic()
-    goals = ["kernel"]
-    if sandbox.available() and sandbox.has_hidden(tree):
-        goals.insert(0, "hidden")
     for goal in goals:
         status, timed_out, tail = _make(tree, outdir, goal, make_vars, jobs,
                                         lim)
         if status != 0 or timed_out:
             break
-    seconds = time.monotonic() - t0
+    return _finish(tree, outdir, status, timed_out, tail,
+                   time.monotonic() - t0, lim, student_files)
+
+
+def _finish(tree: Path, outdir: Path, status: int, timed_out: bool,
+            tail: list[str], seconds: float, lim: Limits,
+            student_files: tuple[str, ...]) -> BuildResult:
+    """The BuildResult of a make run into outdir (or of a kept copy)."""
     if student_files:
         refused = depcheck.refused(tree, outdir, student_files)
         if refused is not None:
