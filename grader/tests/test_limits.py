@@ -108,6 +108,21 @@ class Build(unittest.TestCase):
         self.assertEqual((self.tmp / "count").read_text(), "made\n" * 2)
         self.assertFalse((cache / "log").exists())
 
+    @unittest.skipUnless(shutil.which("ccache"), "needs ccache")
+    def test_make_checks_builds_compile_through_ccache(self) -> None:
+        # Bug: the kernel builds of make check compiled every file again
+        # at every level; a build without the caches must not use ccache.
+        tree, cache = self.cached("echo '$(CC)' > $(O)/kernel.elf")
+        self.assertEqual(self.made(tree).kernel.read_text(), "cc\n")
+        cc = self.tmp / "ccache"
+        cc.mkdir()
+        with mock.patch.dict(os.environ, {build.CCACHE_ENV: str(cc)}):
+            (tree / "a.c").write_text("int a;\n")
+            self.assertEqual(self.made(tree).kernel.read_text(),
+                             "ccache gcc\n")
+            with mock.patch.dict(os.environ, {build.CACHE_ENV: ""}):
+                self.assertEqual(build.compiler_cache(), "")
+
     def test_a_build_that_never_ends_is_stopped_with_its_children(self) -> None:
         # Bug: the build had no time limit at all.
         t0 = time.monotonic()

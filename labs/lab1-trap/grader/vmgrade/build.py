@@ -30,7 +30,12 @@ is kept there under a digest of everything the build reads from the tree
 and a later build of the same key copies it instead of compiling. Two
 builds of one key at once wait for each other (a lock per key), so the
 second copies what the first made. A build into a caller's own outdir
-(make's incremental updates, the mutants) never uses it.
+(make's incremental updates, the mutants) never uses it. With
+VMLAB_CCACHE naming a directory as well, every build compiles through
+ccache (CC="ccache gcc", the directory mounted in the sandbox): solutions/
+at LAB=N SOL=N-1 compiles mostly what LAB=N SOL=N did. ccache hashes the
+working directory of a -g build, so an object is only ever reused by a
+build of the same tree, whose debug information names the same files.
 """
 
 from __future__ import annotations
@@ -223,19 +228,45 @@ def _finish(tree: Path, outdir: Path, status: int, timed_out: bool,
                        outdir, "" if ok else limit_hit(tail, status, lim))
 
 
+CCACHE_ENV = "VMLAB_CCACHE"
+
+
+def compiler_cache() -> str:
+    """make check's ccache directory for kernel builds, or '' (see the
+    module comment): both caches named, and ccache installed."""
+    where = os.environ.get(CCACHE_ENV, "")
+    if (where and os.path.isdir(where) and os.environ.get(CACHE_ENV)
+            and shutil.which("ccache")):
+        return where
+    return ""
+
+
 def _make(tree: Path, outdir: Path, goal: str, make_vars: dict[str, str],
           jobs: int, lim: Limits) -> tuple[int, bool, list[str]]:
     """One make run, sandboxed if it can be: status, timed out, tail."""
+    env = _clean_env()
+    ccache = compiler_cache()
+    if ccache:
+        make_vars = {**make_vars, "CC": "ccache gcc"}
+        env.update(CCACHE_DIR=ccache)
+        env.pop("CCACHE_BASEDIR", None)
+        env.pop("CCACHE_NOHASHDIR", None)
     argv = make_argv(tree, outdir, make_vars, jobs, goal)
+    if ccache:
+        # ccache looks for its config under HOME, which the sandbox unsets.
+        argv = ["env", f"HOME={ccache}"] + argv
     if sandbox.available():
-        argv = sandbox.wrap(argv, sandbox.build_mounts(tree, outdir,
-                                                       goal == "hidden"))
+        mounts = sandbox.build_mounts(tree, outdir, goal == "hidden")
+        if ccache:
+            mounts = sandbox.Mounts(mounts.ro, mounts.rw + (Path(ccache),),
+                                    mounts.hide, mounts.proc)
+        argv = sandbox.wrap(argv, mounts)
     else:
         sandbox.warn_once()
     with tempfile.TemporaryFile(prefix="vmlab-make-") as out:
         status, timed_out = limits.run(argv, lim, stdin=subprocess.DEVNULL,
                                        stdout=out, stderr=subprocess.STDOUT,
-                                       env=_clean_env())
+                                       env=env)
         return status, timed_out, _tail(out)
 
 
