@@ -33,9 +33,14 @@ second copies what the first made. A build into a caller's own outdir
 (make's incremental updates, the mutants) never uses it. With
 VMLAB_CCACHE naming a directory as well, every build compiles through
 ccache (CC="ccache gcc", the directory mounted in the sandbox): solutions/
-at LAB=N SOL=N-1 compiles mostly what LAB=N SOL=N did. ccache hashes the
-working directory of a -g build, so an object is only ever reused by a
-build of the same tree, whose debug information names the same files.
+at LAB=N SOL=N-1 compiles mostly what LAB=N SOL=N did. For solutions/
+(a tree with labs.json, whose kernels gdb debugs) ccache hashes the working
+directory of the -g build, so an object is only reused by a build of the
+same tree, whose debug information names the same files. A lab tree, and
+the copies of one that the quoted outputs build with the reference's or a
+mutant's files, only ever boot: the working directory is left out of the
+hash (CCACHE_NOHASHDIR; the Makefile names the tree's files by relative
+paths), so each reuses the objects of the files it shares with labs/labN.
 """
 
 from __future__ import annotations
@@ -251,6 +256,8 @@ def _make(tree: Path, outdir: Path, goal: str, make_vars: dict[str, str],
         env.update(CCACHE_DIR=ccache)
         env.pop("CCACHE_BASEDIR", None)
         env.pop("CCACHE_NOHASHDIR", None)
+        if not (tree / "labs.json").is_file():
+            env.update(CCACHE_NOHASHDIR="1")
     argv = make_argv(tree, outdir, make_vars, jobs, goal)
     if ccache:
         # ccache looks for its config under HOME, which the sandbox unsets.
