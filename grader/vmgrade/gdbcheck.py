@@ -198,9 +198,15 @@ def find_gdb() -> str:
 
 
 def gdb_argv(gdb: str, helpers: Path, kernel: Path, port: int,
-             script: Path) -> list[str]:
-    """`make gdb`'s command line, in batch mode, running script."""
+             script: Path, tree: Path | None = None) -> list[str]:
+    """`make gdb`'s command line, in batch mode, running script. `make gdb`
+    runs in the tree, where gdb finds the kernel's sources by their
+    relative names; gdbcheck runs in a temp dir, so it names the tree as a
+    source directory instead (make check's shared compiler cache may have
+    compiled a file in another copy of the tree, which the debug
+    information then names)."""
     return [gdb, "-q", "-nx", "-batch",
+            *(["-d", str(tree)] if tree is not None else []),
             "-iex", "set pagination off", "-iex", "set confirm off",
             "-x", str(helpers), "-ex", f"file {kernel}",
             "-ex", f"target remote 127.0.0.1:{port}", "-x", str(script)]
@@ -215,6 +221,7 @@ class Setup:
     qemu: str
     helpers: Path
     wall_s: float
+    tree: Path | None = None        # the kernel's sources (gdb -d)
 
 
 def run_walkthrough(setup: Setup, walk: Walkthrough, patterns: list[Pattern],
@@ -260,7 +267,8 @@ def _run_with_a_port(setup: Setup, walk: Walkthrough, kernel: Path,
                                      cmdline, port)
         outcome = _session(setup, argv, gdb_argv(
             setup.gdb, setup.helpers, kernel.resolve(), port,
-            walk.script.resolve()), tmp, qemu.qemu_limits(machine))
+            walk.script.resolve(), setup.tree), tmp,
+            qemu.qemu_limits(machine))
         if outcome != "port":
             return outcome
     return "QEMU could not bind a gdb port"
@@ -432,7 +440,7 @@ def _main(argv: list[str] | None) -> int:
     spec = specmod.load(solutions / "labs.json")
     walks = _select(spec, discover(solutions), args)
     setup = Setup(find_gdb(), qemu.find_qemu(), solutions / HELPERS,
-                  args.timeout)
+                  args.timeout, solutions.resolve())
     if args.kernel is None:
         build.check_tools()
     labs = sorted({w.lab for w in walks})

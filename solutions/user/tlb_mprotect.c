@@ -33,17 +33,6 @@
 
 #include "lib/utest.h"
 
-/*
- * Wait politely: pause, then give the CPU to another thread. vmlab's QEMU
- * runs its CPUs one at a time, and a CPU that spins without pausing keeps
- * the others (and the kernel work this thread waits for) from running.
- */
-static void relax(void)
-{
-	__builtin_ia32_pause();
-	sched_yield();
-}
-
 #define PG 4096L
 #define WORDS (PG / 8)          /* 64-bit words in a page */
 #define WRITERS 3               /* with the main thread, one per vmlab CPU */
@@ -119,25 +108,17 @@ static int landed(int *first)
 	return n;
 }
 
-static long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /* Wait until every writer has stored to all of P once; 0 if stuck. */
 static int writers_swept(void)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	for (int i = 0; i < WRITERS; i++)
 		while (__atomic_load_n(&run.w[i].sweeps,
 				       __ATOMIC_ACQUIRE) < 1) {
-			if (now_ns() > end)
+			if (ut_now_ns() > end)
 				return 0;
-			relax();
+			ut_relax();
 		}
 	return 1;
 }
@@ -157,9 +138,9 @@ static int victim(void)
 	if (mprotect((void *)run.p, run.pages * PG, PROT_READ) != 0)
 		return VICTIM_NO_MPROTECT;
 	__atomic_store_n(&run.flag, 1, __ATOMIC_RELEASE);
-	end = now_ns() + SURVIVE_NS;
-	while (landed(&first) < WRITERS && now_ns() < end)
-		relax();
+	end = ut_now_ns() + SURVIVE_NS;
+	while (landed(&first) < WRITERS && ut_now_ns() < end)
+		ut_relax();
 	return VICTIM_SURVIVED;
 }
 

@@ -42,17 +42,6 @@
 
 #include "lib/utest.h"
 
-/*
- * Wait politely: pause, then give the CPU to another thread. vmlab's QEMU
- * runs its CPUs one at a time, and a CPU that spins without pausing keeps
- * the others (and the kernel work this thread waits for) from running.
- */
-static void relax(void)
-{
-	__builtin_ia32_pause();
-	sched_yield();
-}
-
 #define PG 4096L
 #define WORDS (PG / 8)          /* 64-bit words in a page */
 #define READERS 3               /* with the main thread, one per vmlab CPU */
@@ -106,14 +95,6 @@ static void fill(volatile uint64_t *w, long n, uint64_t magic, int r)
 		w[k] = value(magic, r, k);
 }
 
-static long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 static void post(int who, int step)
 {
 	__atomic_store_n(&sh->step[who], step, __ATOMIC_RELEASE);
@@ -122,13 +103,13 @@ static void post(int who, int step)
 /* Wait until who has posted step; 0 if not within WAIT_NS, or on quit. */
 static int await(int who, int step)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	while (__atomic_load_n(&sh->step[who], __ATOMIC_ACQUIRE) < step) {
-		if (now_ns() > end || __atomic_load_n(&sh->quit,
+		if (ut_now_ns() > end || __atomic_load_n(&sh->quit,
 						      __ATOMIC_ACQUIRE))
 			return 0;
-		relax();
+		ut_relax();
 	}
 	return 1;
 }
@@ -228,13 +209,13 @@ static void *reader(void *arg)
 /* Wait until every reader has checked round r; 0 if stuck. */
 static int readers_checked(int r)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	for (int i = 0; i < READERS; i++)
 		while (__atomic_load_n(&run.r[i].seen, __ATOMIC_ACQUIRE) < r) {
-			if (now_ns() > end)
+			if (ut_now_ns() > end)
 				return 0;
-			relax();
+			ut_relax();
 		}
 	return 1;
 }
@@ -242,16 +223,16 @@ static int readers_checked(int r)
 /* Wait until every reader has loaded A LINGER_READS more times. */
 static int readers_lingered(void)
 {
-	long from[READERS], end = now_ns() + WAIT_NS;
+	long from[READERS], end = ut_now_ns() + WAIT_NS;
 
 	for (int i = 0; i < READERS; i++)
 		from[i] = __atomic_load_n(&run.r[i].reads, __ATOMIC_RELAXED);
 	for (int i = 0; i < READERS; i++)
 		while (__atomic_load_n(&run.r[i].reads, __ATOMIC_RELAXED) <
 		       from[i] + LINGER_READS) {
-			if (now_ns() > end)
+			if (ut_now_ns() > end)
 				return 0;
-			relax();
+			ut_relax();
 		}
 	return 1;
 }

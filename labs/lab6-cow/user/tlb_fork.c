@@ -26,17 +26,6 @@
 
 #include "lib/utest.h"
 
-/*
- * Wait politely: pause, then give the CPU to another thread. vmlab's QEMU
- * runs its CPUs one at a time, and a CPU that spins without pausing keeps
- * the others (and the kernel work this thread waits for) from running.
- */
-static void relax(void)
-{
-	__builtin_ia32_pause();
-	sched_yield();
-}
-
 #define PG 4096L
 #define WORDS (PG / 8)          /* 64-bit words in a page */
 #define LINE_WORDS 8            /* 64-bit words in a cache line */
@@ -76,23 +65,15 @@ static struct {
 	struct thread t[THREADS];
 } run;
 
-static long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /* Wait until *x >= v; 0 if it did not within WAIT_NS. */
 static int await_u64(uint64_t *x, uint64_t v)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	while (__atomic_load_n(x, __ATOMIC_ACQUIRE) < v) {
-		if (now_ns() > end)
+		if (ut_now_ns() > end)
 			return 0;
-		relax();
+		ut_relax();
 	}
 	return 1;
 }
@@ -321,15 +302,15 @@ static void *reader(void *arg)
 /* Publish generation gen, and wait until every reader checked it. */
 static int publish(int gen)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	__atomic_store_n(&run.gen, gen, __ATOMIC_RELEASE);
 	for (int i = 0; i < THREADS; i++)
 		while (__atomic_load_n(&run.t[i].seen,
 				       __ATOMIC_ACQUIRE) < gen) {
-			if (now_ns() > end)
+			if (ut_now_ns() > end)
 				return 0;
-			relax();
+			ut_relax();
 		}
 	return 1;
 }
@@ -337,12 +318,12 @@ static int publish(int gen)
 /* The child: once the parent has written, its copy is still old. */
 static int keeps_old(int old)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	while (!__atomic_load_n(&sh->parent_done, __ATOMIC_ACQUIRE)) {
-		if (now_ns() > end)
+		if (ut_now_ns() > end)
 			return CHILD_STUCK;
-		relax();
+		ut_relax();
 	}
 	return holds(old) ? 0 : CHILD_SAW_STORES;
 }

@@ -43,17 +43,6 @@
 
 #include "lib/utest.h"
 
-/*
- * Wait politely: pause, then give the CPU to another thread. vmlab's QEMU
- * runs its CPUs one at a time, and a CPU that spins without pausing keeps
- * the others (and the kernel work this thread waits for) from running.
- */
-static void relax(void)
-{
-	__builtin_ia32_pause();
-	sched_yield();
-}
-
 #define PG 4096L
 #define WORDS (PG / 8)          /* 64-bit words in a page */
 #define READERS 3               /* with the main thread, one per vmlab CPU */
@@ -147,25 +136,17 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-static long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /* Wait until every reader has checked generation gen; 0 if stuck. */
 static int readers_checked(int gen)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	for (int i = 0; i < READERS; i++)
 		while (__atomic_load_n(&run.r[i].seen,
 				       __ATOMIC_ACQUIRE) < gen) {
-			if (now_ns() > end)
+			if (ut_now_ns() > end)
 				return 0;
-			relax();
+			ut_relax();
 		}
 	return 1;
 }

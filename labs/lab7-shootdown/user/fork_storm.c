@@ -98,25 +98,15 @@ static int view_holds(const uint64_t *p, int w, uint64_t tag)
 	return 1;
 }
 
-static long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-
 /* Wait until *flag >= v; 0 if it did not within WAIT_NS. */
 static int await(int *flag, int v)
 {
-	long end = now_ns() + WAIT_NS;
+	long end = ut_now_ns() + WAIT_NS;
 
 	while (__atomic_load_n(flag, __ATOMIC_ACQUIRE) < v) {
-		if (now_ns() > end)
+		if (ut_now_ns() > end)
 			return 0;
-		/* Pause first: vmlab's QEMU runs its CPUs one at a time. */
-		__builtin_ia32_pause();
-		sched_yield();
+		ut_relax();
 	}
 	return 1;
 }

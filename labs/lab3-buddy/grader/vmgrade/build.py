@@ -33,14 +33,14 @@ second copies what the first made. A build into a caller's own outdir
 (make's incremental updates, the mutants) never uses it. With
 VMLAB_CCACHE naming a directory as well, every build compiles through
 ccache (CC="ccache gcc", the directory mounted in the sandbox): solutions/
-at LAB=N SOL=N-1 compiles mostly what LAB=N SOL=N did. For solutions/
-(a tree with labs.json, whose kernels gdb debugs) ccache hashes the working
-directory of the -g build, so an object is only reused by a build of the
-same tree, whose debug information names the same files. A lab tree, and
-the copies of one that the quoted outputs build with the reference's or a
-mutant's files, only ever boot: the working directory is left out of the
-hash (CCACHE_NOHASHDIR; the Makefile names the tree's files by relative
-paths), so each reuses the objects of the files it shares with labs/labN.
+at LAB=N SOL=N-1 compiles mostly what LAB=N SOL=N did. The working
+directory is left out of the hash (CCACHE_NOHASHDIR; the Makefile names
+the tree's files by relative paths), so a copy of a tree (a mutant's, the
+quoted outputs' copies of a lab tree with the reference's files) reuses
+the objects of every file it did not change. Such an object's debug
+information names the directory of the copy that compiled it: gdbcheck
+gives gdb the tree as a source directory, as `make gdb` does by running in
+it.
 """
 
 from __future__ import annotations
@@ -253,11 +253,8 @@ def _make(tree: Path, outdir: Path, goal: str, make_vars: dict[str, str],
     ccache = compiler_cache()
     if ccache:
         make_vars = {**make_vars, "CC": "ccache gcc"}
-        env.update(CCACHE_DIR=ccache)
+        env.update(CCACHE_DIR=ccache, CCACHE_NOHASHDIR="1")
         env.pop("CCACHE_BASEDIR", None)
-        env.pop("CCACHE_NOHASHDIR", None)
-        if not (tree / "labs.json").is_file():
-            env.update(CCACHE_NOHASHDIR="1")
     argv = make_argv(tree, outdir, make_vars, jobs, goal)
     if ccache:
         # ccache looks for its config under HOME, which the sandbox unsets.

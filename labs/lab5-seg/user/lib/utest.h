@@ -23,15 +23,38 @@
 #define VMLAB_UTEST_H
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define UT_FAILED 1
 #define UT_SKIPPED 77
 
 static int ut_count, ut_failures;
+
+/* Nanoseconds of CLOCK_MONOTONIC: for deadlines on waits. */
+static inline long ut_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/*
+ * One turn of a wait loop: pause, then give the CPU to another thread.
+ * vmlab's QEMU runs its CPUs one at a time, and a CPU that spins without
+ * pausing keeps the others (and the kernel work this thread waits for)
+ * from running until the next timer tick.
+ */
+static inline void ut_relax(void)
+{
+	__builtin_ia32_pause();
+	sched_yield();
+}
 
 /* The start of a run of n subtests (the KTAP plan line). */
 static inline void ut_plan(int n)
