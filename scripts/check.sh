@@ -82,10 +82,24 @@ step() { # step "description" command... — one step, alone on the machine
 # one core each (or wait on one another's QEMU) run side by side. Each
 # still gets its own line and time, printed in order when all have ended.
 group=()
+shorts=()
 together() {
 	n=$((n + 1))
 	run_step "$n" "${@:2}" &
+	shorts+=("$!")
 	group+=("$n" "$1")
+}
+# together_long: a step of the group that the next step need not wait
+# for; wait_short waits for the others. The quoted outputs end alone, on
+# about one core, and validity starts beside that tail.
+together_long() {
+	n=$((n + 1))
+	run_step "$n" "${@:2}" &
+	group+=("$n" "$1")
+}
+wait_short() {
+	wait "${shorts[@]}"
+	shorts=()
 }
 done_together() {
 	wait
@@ -125,6 +139,8 @@ release_check() {
 if [ "${V:-0}" = 1 ]; then
 	# Output as it comes: one step at a time.
 	together() { step "$@"; }
+	together_long() { step "$@"; }
+	wait_short() { :; }
 	done_together() { :; }
 fi
 
@@ -139,11 +155,14 @@ together "handouts: grading tables, function lists" "$PYTHON" grader/handouts --
 together "student release: nothing of solutions/" release_check
 # Every command and output the handouts and walkthroughs quote, run in the
 # lab trees doctest-style (grader/vmgrade/quotes.py). It is the longest of
-# this group: with two jobs it takes the cores the others leave when done.
-together "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j "$J"
-done_together
-step "validity: reference full, stubs zero" "$PYTHON" grader/validate \
+# this group: with two jobs it takes the cores the others leave when done,
+# and validity (which reuses the lab trees' kernels it builds) starts
+# beside its end.
+together_long "handouts: quoted commands and outputs true" "$PYTHON" grader/quotes -j "$J"
+wait_short
+together "validity: reference full, stubs zero" "$PYTHON" grader/validate \
 	--solutions solutions --labs labs -j "$J"
+done_together
 # A fixed sample (the same every run): one mutant per lab and two
 # alternatives in all, which keeps the run inside ten minutes
 # (MUTANT_SAMPLE=N takes N mutants per lab, MUTANT_ALTERNATIVES=M takes M
