@@ -25,9 +25,10 @@ make check builds the same kit trees again and again: validity, the
 quoted outputs and the gdb walkthroughs each build solutions/ at every
 level and every lab tree. With VMLAB_BUILD_CACHE naming a directory (make
 check makes a fresh one per run; a grade never sets it), a successful build
-is kept there under a digest of everything the build reads from the tree
-(every file but build/, .git and __pycache__) and of its make variables,
-and a later build of the same key copies it instead of compiling. Two
+is kept there under a digest of the tree's path, of everything the build
+reads from the tree (every file but build/, .git and __pycache__) and of
+its make variables, and a later build of the same key copies it instead
+of compiling. Two
 builds of one key at once wait for each other (a lock per key), so the
 second copies what the first made. A build into a caller's own outdir
 (make's incremental updates, the mutants) never uses it. With
